@@ -1,0 +1,66 @@
+/**
+ * Expected failures. A `PharosError` is a message for a person: what went wrong,
+ * where (file:line:column and field when known), what was expected, and a hint.
+ * The CLI prints it without a stack trace; anything else is a bug and shows one.
+ */
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+  /** Field path inside a config, e.g. `clusters.hpc.controller.memory_gb`. */
+  field?: string;
+}
+
+export interface ErrorDetail extends ErrorLocation {
+  message: string;
+  expected?: string;
+  hint?: string;
+}
+
+export class PharosError extends Error {
+  readonly details: ErrorDetail[];
+  readonly exitCode: number;
+  constructor(message: string, opts: { details?: ErrorDetail[]; hint?: string; exitCode?: number } = {}) {
+    super(message);
+    this.name = 'PharosError';
+    this.details = opts.details ?? [];
+    this.hint = opts.hint;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+  readonly hint: string | undefined;
+}
+
+export function isPharosError(e: unknown): e is PharosError {
+  return e instanceof PharosError;
+}
+
+/** `file:line:column` for a location, omitting what is unknown. */
+export function formatLocation(loc: ErrorLocation): string {
+  if (!loc.file) return '';
+  let s = loc.file;
+  if (loc.line !== undefined) {
+    s += `:${loc.line}`;
+    if (loc.column !== undefined) s += `:${loc.column}`;
+  }
+  return s;
+}
+
+/** One detail as printed: `file:3:5: clusters.hpc.x: message (expected …) — hint: …`. */
+export function formatDetail(d: ErrorDetail): string {
+  const where = formatLocation(d);
+  const parts: string[] = [];
+  if (where) parts.push(`${where}:`);
+  if (d.field) parts.push(`${d.field}:`);
+  parts.push(d.message);
+  let s = parts.join(' ');
+  if (d.expected) s += ` (expected ${d.expected})`;
+  if (d.hint) s += `\n    hint: ${d.hint}`;
+  return s;
+}
+
+export function formatError(e: PharosError): string {
+  const lines = [`error: ${e.message}`];
+  for (const d of e.details) lines.push(`  ${formatDetail(d).replace(/\n/g, '\n  ')}`);
+  if (e.hint) lines.push(`hint: ${e.hint}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,158 @@
+/**
+ * The resolved cluster model: what a validated config *means* for the machine.
+ *
+ * `lib/config/plan.ts` turns a validated config into a `ClusterPlan`; everything
+ * downstream (libvirt XML, networks, disks, inventory, Slurm files, images, the
+ * graph in `pharos.build.ts`) reads this model and never the raw YAML. Keeping
+ * one model means names, IPs, MACs and GPU assignments are derived exactly once.
+ */
+
+/** How a VM is accelerated: decided by the doctor's KVM probe when `auto`. */
+export type Acceleration = 'kvm' | 'tcg';
+export type AccelerationSetting = Acceleration | 'auto';
+
+/** `nat`: libvirt NAT bridge, hosts reached by IP (the original behaviour).
+ *  `user`: management NIC is QEMU user networking with SSH forwarded to
+ *  127.0.0.1:PORT; cluster NIC on an isolated libvirt network. */
+export type NetworkMode = 'nat' | 'user';
+
+export type ClusterKind = 'hpc' | 'cloud';
+
+export type NodeRole = 'controller' | 'compute' | 'control-plane' | 'cpu-worker' | 'gpu-worker';
+
+/** Which image a node boots from. `hpc-controller`/`hpc-compute` are built by
+ *  Pharos; `path` is a user-supplied qcow2 (`base_image_path` outside the build). */
+export type ImageRef =
+  | { kind: 'built'; name: 'base' | 'hpc-controller' | 'hpc-compute' | 'cloud-base' }
+  | { kind: 'path'; path: string };
+
+export interface PciDevicePlan {
+  /** `DDDD:BB:SS.F`, lower case. */
+  address: string;
+  deviceType: 'gpu' | 'audio' | 'network' | 'storage' | 'other';
+  vendorId: string;
+  deviceId: string;
+  iommuGroup?: number;
+}
+
+export interface VirtiofsMountPlan {
+  tag: string;
+  hostPath: string;
+  mountPoint: string;
+  owner?: string;
+  group?: string;
+  mode?: string;
+  options?: string;
+}
+
+export interface CpuPlan {
+  /** `host-passthrough`, `host-model`, a named model such as `qemu64`, or `max` under TCG. */
+  model: string;
+  features: string[];
+  topology?: { sockets: number; cores: number; threads: number };
+  pinning: boolean;
+  nested: boolean;
+}
+
+export interface MemoryBackingPlan {
+  hugepages: boolean;
+  hugepageSize: '2M' | '1G';
+  /** memfd shared memory: required for virtiofs and used with passthrough. */
+  memfd: boolean;
+}
+
+export interface NodePlan {
+  /** Libvirt domain name: `<cluster>-controller`, `<cluster>-compute-01`, … */
+  name: string;
+  /** Short name inside the cluster and for Slurm: `controller`, `compute-01`, … */
+  shortName: string;
+  cluster: string;
+  role: NodeRole;
+  vcpus: number;
+  memoryMiB: number;
+  diskGb: number;
+  /** Static address on the cluster network. */
+  ip: string;
+  /** Cluster NIC MAC: locally administered, unicast, derived from a hash of `name`. */
+  mac: string;
+  image: ImageRef;
+  autoStart: boolean;
+  pcie: PciDevicePlan[];
+  virtiofs: VirtiofsMountPlan[];
+  /** Emulated GPUs (GRES on fake device files) for machines without a real GPU. */
+  emulatedGpus: number;
+}
+
+export interface NetworkPlan {
+  mode: NetworkMode;
+  /** CIDR of the cluster network, e.g. `192.168.150.0/24`. */
+  subnet: string;
+  prefix: number;
+  /** Gateway (subnet + 1) — the host address in `nat` mode only. */
+  gateway: string;
+  netmask: string;
+  /** Libvirt network name: `<cluster>-network` (nat) or `<cluster>-cluster` (user). */
+  libvirtName: string;
+  bridge: string;
+}
+
+export interface SlurmPlan {
+  partitions: string[];
+  defaultPartition: string;
+  maxJobTime: string;
+}
+
+export interface StoragePlan {
+  shared: 'nfs' | 'beegfs' | 'none';
+  /** Where shared storage is mounted on every node. */
+  mountPoint: string;
+  beegfs?: {
+    mountPoint: string;
+    managementNode: string;
+    metadataNodes: string[];
+    storageNodes: string[];
+    mountOptions: string;
+    autoMount: boolean;
+  };
+  virtiofs: boolean;
+}
+
+export interface MonitoringPlan {
+  prometheus: boolean;
+  nodeExporter: boolean;
+  grafana: boolean;
+  dcgm: boolean;
+}
+
+export interface ClusterPlan {
+  name: string;
+  kind: ClusterKind;
+  /** Libvirt connection URI, e.g. `qemu:///system`. */
+  libvirtUri: string;
+  acceleration: AccelerationSetting;
+  cpu: CpuPlan;
+  memoryBacking: MemoryBackingPlan;
+  network: NetworkPlan;
+  nodes: NodePlan[];
+  slurm?: SlurmPlan;
+  storage: StoragePlan;
+  monitoring: MonitoringPlan;
+  kubernetes?: { cni: string; ingress: string; storageClass: string };
+}
+
+export interface BaseImagePlan {
+  source: 'mmdebstrap' | 'cloud-image';
+  suite: string;
+  mirror: string;
+  packages: string[];
+  url?: string;
+  checksum?: string;
+}
+
+export interface SystemPlan {
+  /** Absolute path of the config file the plan came from. */
+  configPath: string;
+  name: string;
+  baseImage: BaseImagePlan;
+  clusters: ClusterPlan[];
+}
