@@ -1,0 +1,481 @@
+/**
+ * SSH to cluster nodes with the `ssh2` library (no `ssh` binary, no shell line
+ * built from config). Host keys are always verified against the per-cluster
+ * pinned `known_hosts`: an unknown host or a different key is refused with an
+ * error naming the file and line, never accepted "this once".
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { PharosError } from '../errors.js';
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  username: string;
+  privateKeyPath: string;
+  knownHostsPath: string;
+  /** Another name the host may be pinned under (e.g. the node's domain name). */
+  hostAlias?: string;
+  readyTimeoutMs?: number;
+}
+
+/** An open, verified connection. `label` is how messages name it. */
+export interface SshConnection {
+  readonly client: Client;
+  readonly label: string;
+  close(): void;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  /** What a timeout message says was running (default: the command). */
+  what?: string;
+  /** Written to the remote command's stdin, which is then closed. */
+  input?: string;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+// ---------------------------------------------------------------- known_hosts
+
+export interface KnownHostEntry {
+  /** 1-based line in the file, for error messages. */
+  line: number;
+  /** Host patterns (comma-separated field), or one `|1|salt|hash` entry. */
+  patterns: string[];
+  keyType: string;
+  /** The key blob (SSH wire format) the server must present. */
+  key: Buffer;
+  marker?: '@revoked' | '@cert-authority';
+}
+
+/** Parse OpenSSH `known_hosts` text. Bad lines are reported, not ignored:
+ *  a pinned file we cannot read completely must not silently trust less. */
+export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostEntry['marker'];
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift() as KnownHostEntry['marker'];
+    const [hosts, keyType, b64] = fields;
+    if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) {
+      throw new PharosError(`malformed known_hosts line ${file}:${i + 1}`, {
+        details: [{ file, line: i + 1, message: 'expected "<host patterns> <key type> <base64 key> [comment]"' }],
+      });
+    }
+    entries.push({ line: i + 1, patterns: hosts.split(','), keyType, key: Buffer.from(b64, 'base64'), marker });
+  });
+  return entries;
+}
+
+/** The names a host:port is known by in known_hosts (`host` for port 22). */
+export function knownHostNames(host: string, port: number, alias?: string): string[] {
+  const names = [port === 22 ? host : `[${host}]:${port}`];
+  if (alias) names.push(alias, `[${alias}]:${port}`);
+  return names;
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return re.test(name);
+}
+
+/** Whether one known_hosts entry names `name` (plain, wildcard, negated or hashed). */
+export function entryMatches(entry: KnownHostEntry, name: string): boolean {
+  let hit = false;
+  for (const p of entry.patterns) {
+    if (p.startsWith('|1|')) {
+      const [, , salt, hash] = p.split('|');
+      if (!salt || !hash) continue;
+      const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+      if (h === hash) hit = true;
+    } else if (p.startsWith('!')) {
+      if (globMatch(p.slice(1), name)) return false;
+    } else if (globMatch(p, name)) hit = true;
+  }
+  return hit;
+}
+
+/** `SHA256:…` as `ssh-keygen -l` prints it. */
+export function fingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** Key type from an SSH wire-format public key blob (string length + name). */
+export function keyTypeOf(blob: Buffer): string {
+  if (blob.length < 4) return 'unknown';
+  const n = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + n).toString('latin1');
+}
+
+/** Host key algorithms to offer so the server presents a key type we pinned. */
+function algorithmsFor(types: string[]): string[] {
+  const out: string[] = [];
+  for (const t of types) {
+    if (t === 'ssh-rsa') out.push('rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa');
+    else out.push(t);
+  }
+  return [...new Set(out)];
+}
+
+/** Decide whether `presented` is the pinned key for any of `names`; returns
+ *  null when accepted, else the reason (naming file and lines). */
+export function verifyHostKey(
+  entries: KnownHostEntry[],
+  names: string[],
+  presented: Buffer,
+  file: string,
+): string | null {
+  const forHost = entries.filter((e) => names.some((n) => entryMatches(e, n)));
+  const revoked = forHost.find((e) => e.marker === '@revoked' && e.key.equals(presented));
+  if (revoked) return `host key ${fingerprint(presented)} for ${names[0]} is revoked in ${file}:${revoked.line}`;
+  const pinned = forHost.filter((e) => !e.marker);
+  if (pinned.length === 0) {
+    return `no pinned host key for ${names.join(' or ')} in ${file}`;
+  }
+  if (pinned.some((e) => e.key.equals(presented))) return null;
+  const where = pinned.map((e) => `${file}:${e.line} (${e.keyType} ${fingerprint(e.key)})`).join(', ');
+  return (
+    `HOST KEY MISMATCH for ${names[0]}: the server presented ${keyTypeOf(presented)} ${fingerprint(presented)}, ` +
+    `but the pinned key is ${where}`
+  );
+}
+
+// ---------------------------------------------------------------- connect
+
+export async function connect(opts: ConnectOptions): Promise<SshConnection> {
+  const label = `${opts.username}@${opts.host}:${opts.port}`;
+  let khText: string;
+  let privateKey: Buffer;
+  try {
+    khText = await readFile(opts.knownHostsPath, 'utf8');
+  } catch (e) {
+    throw new PharosError(`cannot read pinned known_hosts ${opts.knownHostsPath}: ${(e as Error).message}`, {
+      hint: 'the VM targets write it when they create host keys; run `pharos build cluster`',
+    });
+  }
+  try {
+    privateKey = await readFile(opts.privateKeyPath);
+  } catch (e) {
+    throw new PharosError(`cannot read SSH private key ${opts.privateKeyPath}: ${(e as Error).message}`, {
+      hint: 'run `pharos build ssh:keys`',
+    });
+  }
+  const entries = parseKnownHosts(khText, opts.knownHostsPath);
+  const names = knownHostNames(opts.host, opts.port, opts.hostAlias);
+  const types = [
+    ...new Set(entries.filter((e) => !e.marker && names.some((n) => entryMatches(e, n))).map((e) => e.keyType)),
+  ];
+  if (types.length === 0) {
+    throw new PharosError(`no pinned host key for ${names.join(' or ')} in ${opts.knownHostsPath}`, {
+      hint: 'Pharos never trusts an unknown host key; recreate the VM so its key is pinned',
+    });
+  }
+
+  const client = new Client();
+  return new Promise<SshConnection>((resolve, reject) => {
+    let refusal: string | null = null;
+    let settled = false;
+    const config: ConnectConfig = {
+      host: opts.host,
+      port: opts.port,
+      username: opts.username,
+      privateKey,
+      readyTimeout: opts.readyTimeoutMs ?? 20000,
+      algorithms: { serverHostKey: algorithmsFor(types) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      hostVerifier: (key: Buffer): boolean => {
+        refusal = verifyHostKey(entries, names, key, opts.knownHostsPath);
+        return refusal === null;
+      },
+    };
+    client.once('ready', () => {
+      settled = true;
+      client.on('error', () => {
+        /* later errors surface through the channel that hit them */
+      });
+      resolve({ client, label, close: () => client.end() });
+    });
+    client.once('error', (err: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      if (refusal) {
+        reject(
+          new PharosError(`refusing to connect to ${label}: ${refusal}`, {
+            hint: `if the VM was recreated on purpose, rebuild it so ${opts.knownHostsPath} is re-pinned; never disable host key checking`,
+          }),
+        );
+        return;
+      }
+      const what =
+        err.level === 'client-authentication'
+          ? `authentication as ${opts.username} with ${opts.privateKeyPath} failed`
+          : err.message;
+      reject(new PharosError(`ssh ${label}: ${what}`));
+    });
+    client.connect(config);
+  });
+}
+
+// ---------------------------------------------------------------- run
+
+/** POSIX single-quote a string for a remote shell. */
+export function shq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The first stderr line of every run carries the remote shell's PID so a
+ *  timeout can kill its whole process group (sshd makes it a session leader). */
+const PID_MARK = '\u001epharos-pid ';
+
+function execChannel(client: Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
+  });
+}
+
+async function killRemote(conn: SshConnection, pid: number): Promise<void> {
+  try {
+    const ch = await execChannel(conn.client, `kill -KILL -- -${pid} 2>/dev/null || kill -KILL ${pid} 2>/dev/null; true`);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      ch.on('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      ch.resume();
+      ch.stderr.resume();
+    });
+  } catch {
+    /* the connection may be gone; nothing more we can do */
+  }
+}
+
+/** Run `command` through the remote user's shell. Exit codes are returned,
+ *  not thrown; a timeout kills the remote process group and throws. */
+export async function run(conn: SshConnection, command: string, opts: RunOptions): Promise<RunResult> {
+  const start = Date.now();
+  if (opts.signal?.aborted) throw new PharosError(`interrupted before running on ${conn.label}`, { exitCode: 130 });
+  const wrapped = `printf '${PID_MARK}%s\\n' "$$" >&2; ${command}`;
+  let ch: ClientChannel;
+  try {
+    ch = await execChannel(conn.client, wrapped);
+  } catch (e) {
+    throw new PharosError(`ssh ${conn.label}: cannot start command: ${(e as Error).message}`);
+  }
+  return new Promise<RunResult>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let pid: number | undefined;
+    let pidSeen = false;
+    const partial = { stdout: '', stderr: '' };
+    let done = false;
+
+    const emit = (stream: 'stdout' | 'stderr', text: string): void => {
+      if (stream === 'stdout') stdout += text;
+      else stderr += text;
+      if (!opts.onLine) return;
+      const lines = (partial[stream] + text).split('\n');
+      partial[stream] = lines.pop() ?? '';
+      for (const l of lines) opts.onLine(l, stream);
+    };
+    let errHead = '';
+    ch.on('data', (c: Buffer) => emit('stdout', c.toString('utf8')));
+    ch.stderr.on('data', (c: Buffer) => {
+      let text = c.toString('utf8');
+      if (!pidSeen) {
+        errHead += text;
+        const nl = errHead.indexOf('\n');
+        if (nl < 0) return;
+        const first = errHead.slice(0, nl);
+        text = errHead.slice(nl + 1);
+        pidSeen = true;
+        if (first.startsWith(PID_MARK)) pid = Number(first.slice(PID_MARK.length));
+        else text = errHead;
+      }
+      if (text) emit('stderr', text);
+    });
+
+    const stop = async (why: PharosError): Promise<void> => {
+      if (done) return;
+      done = true;
+      cleanup();
+      try {
+        ch.signal('KILL');
+      } catch {
+        /* not every server honours signal requests */
+      }
+      if (pid !== undefined) await killRemote(conn, pid);
+      ch.close();
+      reject(why);
+    };
+    const timer = setTimeout(() => {
+      const secs = Math.round(opts.timeoutMs / 100) / 10;
+      void stop(
+        new SshTimeoutError(
+          `timed out after ${secs} s waiting for ${opts.what ?? command} on ${conn.label}; the remote command was killed`,
+          { details: tail(stdout, stderr) },
+        ),
+      );
+    }, opts.timeoutMs);
+    const onAbort = (): void => void stop(new PharosError(`interrupted: ${opts.what ?? command} on ${conn.label}`, { exitCode: 130 }));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+
+    let exitCode: number | undefined;
+    let exitSignal: string | undefined;
+    ch.on('exit', (code: number | null, signal?: string) => {
+      if (code !== null && code !== undefined) exitCode = code;
+      else exitSignal = signal;
+    });
+    ch.on('close', () => {
+      if (done) return;
+      done = true;
+      cleanup();
+      if (!pidSeen && errHead) emit('stderr', errHead);
+      if (opts.onLine) {
+        if (partial.stdout) opts.onLine(partial.stdout, 'stdout');
+        if (partial.stderr) opts.onLine(partial.stderr, 'stderr');
+      }
+      const code = exitCode ?? (exitSignal ? 128 + signalNumber(exitSignal) : 255);
+      resolve({ code, stdout, stderr, durationMs: Date.now() - start });
+    });
+    ch.stdin.on('error', () => {
+      /* the command may exit before reading its input */
+    });
+    if (opts.input !== undefined) ch.end(opts.input);
+    else ch.end();
+  });
+}
+
+/** A remote command ran past its timeout and was killed. */
+export class SshTimeoutError extends PharosError {
+  override readonly name = 'SshTimeoutError';
+}
+
+function tail(stdout: string, stderr: string): { message: string }[] {
+  const t = `${stdout}${stderr}`.trim().split('\n').slice(-10).join('\n');
+  return t ? [{ message: `last output:\n${t}` }] : [];
+}
+
+function signalNumber(name: string): number {
+  const map: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+  return map[name.replace(/^SIG/, '')] ?? 0;
+}
+
+export interface ScriptOptions extends Omit<RunOptions, 'input'> {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Run a local bash script on the node with `bash -s` so the guest needs no
+ * files. The script is wrapped in one `{ … }` group: bash parses the whole
+ * group before running any of it, so commands inside that read stdin (srun,
+ * ssh) cannot swallow the rest of the script; they get /dev/null instead.
+ * Environment variables are exported ahead of the group (sshd usually refuses
+ * SSH `env` requests).
+ */
+export function runScript(conn: SshConnection, script: string, opts: ScriptOptions): Promise<RunResult> {
+  const exports = Object.entries(opts.env ?? {})
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new PharosError(`invalid environment variable name ${JSON.stringify(k)}`);
+      return `export ${k}=${shq(v)}\n`;
+    })
+    .join('');
+  const body = `${exports}{\n${script.replace(/\n?$/, '\n')}} </dev/null\n`;
+  const command = ['bash', '-s', '--', ...(opts.args ?? [])].map(shq).join(' ');
+  return run(conn, command, { ...opts, input: body });
+}
+
+// ---------------------------------------------------------------- readiness
+
+export interface WaitOptions {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Try once: connect and read a line starting `SSH-`. Resolves the banner. */
+function readBanner(host: string, port: number, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = new Socket();
+    let buf = '';
+    const fail = (why: string): void => {
+      sock.destroy();
+      reject(new Error(why));
+    };
+    const t = setTimeout(() => fail('no banner yet'), ms);
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      fail(e.code ?? e.message);
+    });
+    sock.once('close', () => {
+      clearTimeout(t);
+      fail('connection closed before the banner');
+    });
+    sock.on('data', (c: Buffer) => {
+      buf += c.toString('latin1');
+      for (const line of buf.split('\n')) {
+        if (line.startsWith('SSH-')) {
+          clearTimeout(t);
+          sock.removeAllListeners('close');
+          sock.destroy();
+          resolve(line.trim());
+          return;
+        }
+      }
+      if (buf.length > 8192) fail('no SSH banner in the first 8 KiB');
+    });
+    sock.connect(port, host);
+  });
+}
+
+/**
+ * Wait until an SSH server answers on host:port with its banner. A port that
+ * merely accepts connections is not enough: QEMU's user-mode forward accepts
+ * and then closes while the guest is still booting.
+ */
+export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string; waitedMs: number }> {
+  const start = Date.now();
+  const deadline = start + opts.timeoutMs;
+  let delay = 100;
+  let last = 'nothing tried';
+  for (;;) {
+    if (opts.signal?.aborted) throw new PharosError(`interrupted waiting for SSH on ${opts.host}:${opts.port}`, { exitCode: 130 });
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      const banner = await readBanner(opts.host, opts.port, Math.min(left, 5000));
+      return { banner, waitedMs: Date.now() - start };
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    const pause = Math.min(delay, deadline - Date.now());
+    if (pause <= 0) break;
+    await new Promise<void>((r) => setTimeout(r, pause));
+    delay = Math.min(delay * 2, 2000);
+  }
+  throw new PharosError(
+    `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for the SSH banner on ${opts.host}:${opts.port} (last attempt: ${last})`,
+    { hint: 'is the VM running? `virsh console` or its serial log shows how far it booted' },
+  );
+}
