@@ -1,0 +1,87 @@
+/**
+ * Thin typed wrapper over `qemu-img`: `info --output=json`, overlay creation
+ * (`create -f qcow2 -F qcow2 -b BASE`, backing format always explicit so QEMU
+ * never probes it), `convert`, and `check`.
+ */
+import { exec } from './exec.js';
+import { PharosError } from '../errors.js';
+
+export interface ImageInfo {
+  filename: string;
+  format: string;
+  virtualSize: number;
+  actualSize?: number;
+  backingFilename?: string;
+  backingFormat?: string;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export async function info(path: string): Promise<ImageInfo> {
+  // -U: read even while a running VM holds the image's write lock.
+  const r = await exec('qemu-img', ['info', '-U', '--output=json', path], { pkg: 'qemu-utils' });
+  let j: unknown;
+  try {
+    j = JSON.parse(r.stdout);
+  } catch {
+    throw new PharosError(`qemu-img info ${path}: unreadable JSON output`);
+  }
+  if (typeof j !== 'object' || j === null) throw new PharosError(`qemu-img info ${path}: unexpected output`);
+  const o = j as Record<string, unknown>;
+  const virtualSize = num(o['virtual-size']);
+  if (virtualSize === undefined) throw new PharosError(`qemu-img info ${path}: no virtual-size`);
+  return {
+    filename: str(o.filename) ?? path,
+    format: str(o.format) ?? 'unknown',
+    virtualSize,
+    actualSize: num(o['actual-size']),
+    backingFilename: str(o['backing-filename']),
+    backingFormat: str(o['backing-filename-format']),
+  };
+}
+
+/** Create a qcow2 overlay on `base` of at least `sizeBytes` (never below the base's virtual size). */
+export async function createOverlay(path: string, base: string, sizeBytes?: number, baseFormat = 'qcow2'): Promise<void> {
+  const args = ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', base, path];
+  if (sizeBytes !== undefined) {
+    const b = await info(base);
+    args.push(String(Math.max(sizeBytes, b.virtualSize)));
+  }
+  await exec('qemu-img', args, { pkg: 'qemu-utils' });
+}
+
+export async function create(path: string, sizeBytes: number, format = 'qcow2'): Promise<void> {
+  await exec('qemu-img', ['create', '-q', '-f', format, path, String(sizeBytes)], { pkg: 'qemu-utils' });
+}
+
+export async function convert(src: string, dst: string, opts: { outFormat?: string; inFormat?: string; compress?: boolean } = {}): Promise<void> {
+  const args = ['convert', '-O', opts.outFormat ?? 'qcow2'];
+  if (opts.inFormat) args.push('-f', opts.inFormat);
+  if (opts.compress) args.push('-c');
+  args.push(src, dst);
+  await exec('qemu-img', args, { pkg: 'qemu-utils' });
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** Raw JSON report (qemu-img check --output=json). */
+  report: Record<string, unknown>;
+}
+
+export async function check(path: string): Promise<CheckResult> {
+  // Exit 0: clean; 2: corruption; 3: leaks only. Others are real failures.
+  const r = await exec('qemu-img', ['check', '-U', '--output=json', path], { pkg: 'qemu-utils', okCodes: [0, 2, 3] });
+  let report: Record<string, unknown> = {};
+  try {
+    const j: unknown = JSON.parse(r.stdout);
+    if (typeof j === 'object' && j !== null) report = j as Record<string, unknown>;
+  } catch {
+    /* non-qcow2 formats print no JSON */
+  }
+  return { ok: r.code === 0, report };
+}
