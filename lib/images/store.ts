@@ -1,0 +1,79 @@
+/**
+ * The machine-level content-addressed image store (`$PHAROS_CACHE`, default
+ * `~/.cache/pharos`). An entry's path contains its key, so any clone or CI run
+ * on the same machine that computes the same key finds the same file. Entries
+ * appear atomically (copy to a temp name in the same directory, then rename):
+ * a reader never sees half an image, and a crashed build leaves only a temp file.
+ */
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { PharosError } from '../errors.js';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PHAROS_CACHE) return env.PHAROS_CACHE;
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'pharos');
+}
+
+function checkKey(key: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
+    throw new PharosError(`invalid cache key '${key}'`, { hint: 'use a hex digest or [A-Za-z0-9._-]' });
+  }
+}
+
+/** Where `name` stored under `key` lives (whether or not it exists yet). */
+export function cachePath(cacheDir: string, key: string, name: string): string {
+  checkKey(key);
+  return join(cacheDir, 'images', key, basename(name));
+}
+
+export async function cacheLookup(cacheDir: string, key: string, name: string): Promise<string | undefined> {
+  const p = cachePath(cacheDir, key, name);
+  try {
+    const s = await stat(p);
+    return s.isFile() ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Put `file` into the store under `key` and return its stored path
+ * (`<cacheDir>/images/<key>/<basename(file)>`). `move: true` renames instead of
+ * copying when both are on one filesystem (falls back to copy across devices).
+ * An entry already present is kept (same key = same content by construction).
+ */
+export async function storeInCache(
+  cacheDir: string,
+  file: string,
+  key: string,
+  opts: { move?: boolean; name?: string } = {},
+): Promise<string> {
+  const dest = cachePath(cacheDir, key, opts.name ?? file);
+  const existing = await cacheLookup(cacheDir, key, opts.name ?? file);
+  if (existing) {
+    if (opts.move) await rm(file, { force: true });
+    return existing;
+  }
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    if (opts.move) {
+      try {
+        await rename(file, tmp);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+        await copyFile(file, tmp);
+        await rm(file, { force: true });
+      }
+    } else {
+      await copyFile(file, tmp);
+    }
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new PharosError(`cannot store ${file} in the image cache ${cacheDir}: ${(e as Error).message}`);
+  }
+  return dest;
+}
