@@ -81,6 +81,10 @@ export interface NodePlan {
   virtiofs: VirtiofsMountPlan[];
   /** Emulated GPUs (GRES on fake device files) for machines without a real GPU. */
   emulatedGpus: number;
+  /** `user` network mode: the 127.0.0.1 port forwarded to the VM's SSH (22200 + 100 × cluster index + node index). */
+  sshPort?: number;
+  /** `user` network mode: MAC of the QEMU user-networking management NIC (same derivation as `mac`, from `<name>/mgmt`). */
+  mgmtMac?: string;
 }
 
 export interface NetworkPlan {

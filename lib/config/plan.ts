@@ -1,0 +1,237 @@
+/**
+ * What a validated config means for the machine: `planSystem` turns a
+ * `LoadedConfig` into the `SystemPlan` every downstream module reads. All
+ * defaults for optional fields are applied here, once.
+ *
+ * Decisions (documented for users in `pharos plan`):
+ * - VM names: `<cluster>-controller`, `<cluster>-compute-NN`; cloud:
+ *   `<cluster>-control-plane`, `<cluster>-cpu-worker-NN`, `<cluster>-gpu-worker-NN`
+ *   (a worker with a GPU passed through is a gpu-worker; each kind numbered from 01).
+ * - `ip: DHCP` nodes get the first free address from subnet+11 (see nodes.ts).
+ * - MAC: sha256 of the VM name, first octet forced locally administered (bit
+ *   0x02 set) and unicast (bit 0x01 clear); stable across runs and machines.
+ * - Images: a `base_image_path` under `build/packer/` naming hpc-controller,
+ *   hpc-compute or cloud-base means the image Pharos builds; any other path is a
+ *   user image. No path at all: controller → hpc-controller, compute →
+ *   hpc-compute, cloud → cloud-base.
+ * - Acceleration: `mode`, else `enable_kvm: false` → tcg, else auto.
+ * - Shared storage: `storage.shared`, else beegfs when beegfs is enabled, else
+ *   nfs (hpc); cloud clusters have none.
+ * - Monitoring: prometheus and node_exporter on, grafana off, dcgm on when a
+ *   node has a real GPU passed through.
+ * - `user` network mode: SSH of VM i of cluster c forwarded from 127.0.0.1 port
+ *   22200 + 100·c + i (c = 0 for hpc, 1 for cloud; i in node order).
+ */
+import { createHash } from 'node:crypto';
+import type {
+  AccelerationSetting,
+  BaseImagePlan,
+  ClusterPlan,
+  CpuPlan,
+  ImageRef,
+  MonitoringPlan,
+  NetworkPlan,
+  NodePlan,
+  PciDevicePlan,
+  StoragePlan,
+  SystemPlan,
+} from '../model.js';
+import type { LoadedConfig } from './load.js';
+import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
+import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
+import { netmask, nthAddress, parseSubnet } from './ip.js';
+
+export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+export const DEFAULT_SUITE = 'bookworm';
+export const SSH_PORT_BASE = 22200;
+
+/** Locally administered unicast MAC from a hash of `name`. */
+export function macFor(name: string): string {
+  const h = createHash('sha256').update(name).digest();
+  const b = [...h.subarray(0, 6)];
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base'] as const;
+
+export function imageRef(path: string | undefined, role: NodePlan['role']): ImageRef {
+  if (path === undefined) {
+    const name = role === 'controller' ? 'hpc-controller' : role === 'compute' ? 'hpc-compute' : 'cloud-base';
+    return { kind: 'built', name };
+  }
+  const norm = path.replace(/\\/g, '/');
+  if (/(^|\/)build\/packer\//.test(norm)) {
+    const file = norm.split('/').pop() ?? '';
+    for (const name of BUILT) {
+      if (file === `${name}.qcow2` || norm.includes(`/packer/${name}/`)) return { kind: 'built', name };
+    }
+  }
+  return { kind: 'path', path };
+}
+
+function pciPlan(d: PciDevice): PciDevicePlan {
+  const addr = d.pci_address.toLowerCase();
+  const p: PciDevicePlan = {
+    address: addr,
+    deviceType: d.device_type,
+    // Unknown ids stay empty: the doctor reads them from sysfs.
+    vendorId: (d.vendor_id ?? '').toLowerCase(),
+    deviceId: (d.device_id ?? '').toLowerCase(),
+  };
+  if (d.iommu_group !== undefined) p.iommuGroup = d.iommu_group;
+  return p;
+}
+
+export function accelerationSetting(a: HardwareAcceleration | undefined): AccelerationSetting {
+  if (a?.mode) return a.mode;
+  if (a?.enable_kvm === false) return 'tcg';
+  return 'auto';
+}
+
+function cpuPlan(a: HardwareAcceleration | undefined, accel: AccelerationSetting): CpuPlan {
+  let model: string = a?.cpu_model ?? 'host-model';
+  if (model === 'host') model = 'host-passthrough';
+  // An explicit tcg cluster has no host CPU to pass through.
+  if (accel === 'tcg' && (model === 'host-passthrough' || model === 'host-model')) model = 'max';
+  const plan: CpuPlan = {
+    model,
+    features: a?.cpu_features ?? [],
+    pinning: a?.performance?.cpu_pinning ?? false,
+    nested: a?.enable_nested ?? false,
+  };
+  if (a?.cpu_topology) plan.topology = { ...a.cpu_topology };
+  return plan;
+}
+
+function monitoringPlan(m: Monitoring | undefined, hasGpu: boolean): MonitoringPlan {
+  return {
+    prometheus: m?.prometheus ?? true,
+    nodeExporter: m?.node_exporter ?? true,
+    grafana: m?.grafana ?? false,
+    dcgm: m?.dcgm ?? hasGpu,
+  };
+}
+
+function networkPlan(c: ConfigCluster): NetworkPlan {
+  const s = parseSubnet(c.cfg.network.subnet);
+  const mode = c.cfg.network.mode ?? 'nat';
+  return {
+    mode,
+    subnet: `${nthAddress(s, 0)}/${s.prefix}`,
+    prefix: s.prefix,
+    gateway: nthAddress(s, 1),
+    netmask: netmask(s.prefix),
+    libvirtName: mode === 'nat' ? `${c.name}-network` : `${c.name}-cluster`,
+    bridge: c.cfg.network.bridge,
+  };
+}
+
+function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number, nodeIndex: number): NodePlan {
+  const p: NodePlan = {
+    name: n.name,
+    shortName: n.shortName,
+    cluster: n.cluster,
+    role: n.role,
+    vcpus: n.cpuCores,
+    memoryMiB: n.memoryGb * 1024,
+    diskGb: n.diskGb,
+    // The rules guarantee an address for every node of a loaded config.
+    ip: n.ip ?? '',
+    mac: macFor(n.name),
+    image: imageRef(n.baseImagePath, n.role),
+    autoStart: n.autoStart,
+    pcie: n.pcie.map(pciPlan),
+    virtiofs: n.virtiofs.map((m) => {
+      const v: NodePlan['virtiofs'][number] = { tag: m.tag, hostPath: m.host_path, mountPoint: m.mount_point };
+      if (m.owner !== undefined) v.owner = m.owner;
+      if (m.group !== undefined) v.group = m.group;
+      if (m.mode !== undefined) v.mode = m.mode;
+      if (m.options !== undefined) v.options = m.options;
+      return v;
+    }),
+    emulatedGpus: n.emulatedGpus,
+  };
+  if (mode === 'user') {
+    p.sshPort = SSH_PORT_BASE + 100 * clusterIndex + nodeIndex;
+    p.mgmtMac = macFor(`${n.name}/mgmt`);
+  }
+  return p;
+}
+
+function storagePlan(c: ConfigCluster): StoragePlan {
+  if (c.key === 'cloud') return { shared: 'none', mountPoint: '', virtiofs: c.nodes.some((n) => n.virtiofs.length > 0) };
+  const h = c.cfg as HpcCluster;
+  const bg = h.storage?.beegfs;
+  const shared = h.storage?.shared ?? (bg?.enabled ? 'beegfs' : 'nfs');
+  const plan: StoragePlan = {
+    shared,
+    mountPoint: shared === 'nfs' ? '/shared' : shared === 'beegfs' ? (bg?.mount_point ?? '/mnt/beegfs') : '',
+    virtiofs: h.storage?.virtio_fs?.enabled ?? c.nodes.some((n) => n.virtiofs.length > 0),
+  };
+  if (bg?.enabled) {
+    plan.beegfs = {
+      mountPoint: bg.mount_point,
+      managementNode: bg.management_node ?? 'controller',
+      metadataNodes: bg.metadata_nodes ?? ['controller'],
+      storageNodes: bg.storage_nodes ?? c.nodes.filter((n) => n.role === 'compute').map((n) => n.shortName),
+      mountOptions: bg.client_config?.mount_options ?? 'defaults,_netdev',
+      autoMount: bg.client_config?.auto_mount ?? true,
+    };
+  }
+  return plan;
+}
+
+export interface PlanOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): SystemPlan {
+  const env = opts.env ?? process.env;
+  const cfg = loaded.config;
+  const g = cfg.global ?? {};
+  const bi = g.base_image;
+  const baseImage: BaseImagePlan =
+    bi && bi.source === 'cloud-image' && 'url' in bi
+      ? { source: 'cloud-image', suite: DEFAULT_SUITE, mirror: DEFAULT_MIRROR, packages: [], url: bi.url, checksum: bi.checksum }
+      : {
+          source: 'mmdebstrap',
+          suite: (bi && 'suite' in bi ? bi.suite : undefined) ?? DEFAULT_SUITE,
+          mirror: (bi && 'mirror' in bi ? bi.mirror : undefined) ?? DEFAULT_MIRROR,
+          packages: (bi && 'packages' in bi ? bi.packages : undefined) ?? [],
+        };
+  const clusters: ClusterPlan[] = configClusters(cfg).map((c, ci) => {
+    const hw = c.cfg.hardware?.acceleration;
+    const acceleration = accelerationSetting(hw);
+    const network = networkPlan(c);
+    const nodes = c.nodes.map((n, i) => nodePlan(n, network.mode, ci, i));
+    const hasGpu = nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
+    const perf = hw?.performance;
+    const plan: ClusterPlan = {
+      name: c.name,
+      kind: c.key,
+      libvirtUri: c.cfg.libvirt_uri ?? g.libvirt_uri ?? (env['LIBVIRT_DEFAULT_URI'] || DEFAULT_LIBVIRT_URI),
+      acceleration,
+      cpu: cpuPlan(hw, acceleration),
+      memoryBacking: {
+        hugepages: (perf?.enable_hugepages ?? false) || perf?.memory_backing === 'hugepages',
+        hugepageSize: perf?.hugepage_size ?? '2M',
+        memfd: perf?.memory_backing === 'memfd' || nodes.some((n) => n.pcie.length > 0 || n.virtiofs.length > 0),
+      },
+      network,
+      nodes,
+      storage: storagePlan(c),
+      monitoring: monitoringPlan(c.cfg.monitoring, hasGpu),
+    };
+    if (c.key === 'hpc') {
+      const sc = (c.cfg as HpcCluster).slurm_config;
+      plan.slurm = { partitions: sc.partitions, defaultPartition: sc.default_partition, maxJobTime: sc.max_job_time ?? 'UNLIMITED' };
+    } else {
+      const k = (c.cfg as CloudCluster).kubernetes_config;
+      plan.kubernetes = { cni: k.cni, ingress: k.ingress, storageClass: k.storage_class };
+    }
+    return plan;
+  });
+  return { configPath: loaded.path, name: cfg.metadata.name, baseImage, clusters };
+}
