@@ -121,6 +121,7 @@ source "qemu" "image" {
   memory           = var.memory
   cpus             = var.cpus
   headless         = true
+  boot_wait        = "1s"
   output_directory = var.output_directory
 
   # Direct kernel boot: the base image has no boot loader. fw_cfg carries the
