@@ -4,9 +4,11 @@
  * file and one line below. A registrar adds subcommands to the root program.
  */
 import type { Command } from 'commander';
+import { register as engine } from './engine.js';
 
 export type Registrar = (program: Command) => void;
 
 export const registrars: Registrar[] = [
+  engine,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

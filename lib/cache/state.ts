@@ -1,0 +1,122 @@
+/**
+ * The state store under `.pharos/`: one `state.json` snapshot (records of every
+ * target's last success, file stamps, tool versions) plus an append-only
+ * `journal.ndjson`. Loading reads two files whatever the graph size.
+ *
+ * Durability: a record is appended to the journal (one `write` of one complete
+ * line) only after its target succeeded, so a build killed with -9 keeps every
+ * finished target and nothing half-done; a torn last line is ignored. At the
+ * end of a build the snapshot is rewritten atomically (temp file + rename) and
+ * the journal emptied; replaying a journal over a newer snapshot is harmless.
+ */
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CacheKey } from './key.js';
+import type { StampDb } from './hash.js';
+
+export interface TargetRecord {
+  key: CacheKey;
+  /** Digest of `key` (stable JSON). */
+  keyHash: string;
+  /** The JSON value `run` returned; given to dependents and as `ctx.previous`. */
+  output: unknown;
+  /** Digest of output value + output file digests: what dependents' keys carry. */
+  outputDigest: string;
+  /** Absolute output path -> digest when recorded. */
+  outputFiles: Record<string, string>;
+  durationMs: number;
+  builtAt: string;
+}
+
+interface Snapshot {
+  version: 1;
+  records: Record<string, TargetRecord>;
+  /** Absolute path -> [stamp, digest]. */
+  stamps: Record<string, [string, string]>;
+  /** Tool binary path + args -> [stamp of the binary, version line]. */
+  tools: Record<string, [string, string]>;
+  /** Last measured duration of every target, also of those whose record was cleaned. */
+  durations: Record<string, number>;
+}
+
+type JournalLine = { t: 'rec'; name: string; rec: TargetRecord } | { t: 'del'; name: string };
+
+export class StateStore {
+  readonly records = new Map<string, TargetRecord>();
+  readonly stamps: StampDb = new Map();
+  readonly tools = new Map<string, [string, string]>();
+  readonly durations = new Map<string, number>();
+  private readonly snapshotPath: string;
+  private readonly journalPath: string;
+
+  constructor(readonly stateDir: string) {
+    this.snapshotPath = join(stateDir, 'state.json');
+    this.journalPath = join(stateDir, 'journal.ndjson');
+    this.load();
+  }
+
+  private load(): void {
+    let snap: Snapshot | undefined;
+    try {
+      snap = JSON.parse(readFileSync(this.snapshotPath, 'utf8')) as Snapshot;
+    } catch {
+      snap = undefined;
+    }
+    if (snap && snap.version === 1) {
+      for (const [k, v] of Object.entries(snap.records)) this.records.set(k, v);
+      for (const [k, v] of Object.entries(snap.stamps)) this.stamps.set(k, v);
+      for (const [k, v] of Object.entries(snap.tools ?? {})) this.tools.set(k, v);
+      for (const [k, v] of Object.entries(snap.durations ?? {})) this.durations.set(k, v);
+    }
+    let journal = '';
+    try {
+      journal = readFileSync(this.journalPath, 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of journal.split('\n')) {
+      if (!line) continue;
+      let j: JournalLine;
+      try {
+        j = JSON.parse(line) as JournalLine;
+      } catch {
+        continue; // torn write from a crash: that record never completed
+      }
+      if (j.t === 'rec') {
+        this.records.set(j.name, j.rec);
+        this.durations.set(j.name, j.rec.durationMs);
+      } else this.records.delete(j.name);
+    }
+  }
+
+  /** Records a success durably (one journal line), then in memory. */
+  putRecord(name: string, rec: TargetRecord): void {
+    mkdirSync(this.stateDir, { recursive: true });
+    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'rec', name, rec })}\n`);
+    this.records.set(name, rec);
+    this.durations.set(name, rec.durationMs);
+  }
+
+  deleteRecord(name: string): void {
+    if (!this.records.has(name)) return;
+    mkdirSync(this.stateDir, { recursive: true });
+    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'del', name })}\n`);
+    this.records.delete(name);
+  }
+
+  /** Rewrites the snapshot atomically and empties the journal. */
+  save(): void {
+    mkdirSync(this.stateDir, { recursive: true });
+    const snap: Snapshot = {
+      version: 1,
+      records: Object.fromEntries(this.records),
+      stamps: Object.fromEntries(this.stamps),
+      tools: Object.fromEntries(this.tools),
+      durations: Object.fromEntries(this.durations),
+    };
+    const tmp = `${this.snapshotPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(snap));
+    renameSync(tmp, this.snapshotPath);
+    rmSync(this.journalPath, { force: true });
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The engine's commands: build, list, why, graph, clean, watch. Heavy modules
+ * (engine, reporters, chokidar) are imported inside the actions, so `--help`
+ * and other commands start fast.
+ */
+import type { Command } from 'commander';
+import { PharosError } from '../../errors.js';
+import type { Engine } from '../../run/engine.js';
+import type { Reporter } from '../../run/events.js';
+import { loadProject, type GlobalOptions, type Project } from '../project.js';
+
+async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
+  const { createEngine } = await import('../../run/engine.js');
+  return createEngine({
+    root: project.root,
+    stateDir: project.stateDir,
+    definition: project.definition,
+    jobs: opts.jobs,
+    keepGoing: opts.keepGoing,
+    dryRun: opts.dryRun,
+    signal: extra.signal,
+    reporter: extra.reporter,
+  });
+}
+
+async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
+  const r = await import('../../run/reporters.js');
+  if (opts.json) return r.jsonReporter();
+  return process.stderr.isTTY ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
+}
+
+/**
+ * Ctrl-C / SIGTERM: the first aborts the build (children get SIGTERM, then
+ * SIGKILL after a grace period); a second one kills live children and exits.
+ */
+async function onInterrupt(ac: AbortController): Promise<() => void> {
+  const { liveChildren, killProcessGroup } = await import('../../tools/exec.js');
+  let hits = 0;
+  const handler = (): void => {
+    hits++;
+    if (hits === 1) {
+      if (process.stderr.isTTY) process.stderr.write('\ninterrupted: stopping running targets (Ctrl-C again to force)\n');
+      ac.abort();
+      return;
+    }
+    for (const pid of liveChildren()) killProcessGroup(pid, 'SIGKILL');
+    process.exit(130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+function defaultTargets(project: Project, given: string[]): string[] {
+  if (given.length) return given;
+  if ((project.definition.aliases ?? []).some((a) => a.name === 'cluster') || project.definition.targets.some((t) => t.name === 'cluster')) return ['cluster'];
+  throw new PharosError('no target given and the graph has no `cluster` alias', { hint: 'name targets: pharos build TARGET… (see pharos list)' });
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('build targets (names, aliases or globs like "image:*") and what they need; only what changed runs')
+    .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
+    .addHelpText('after', '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\nExit status: 0 ok, 1 a target failed, 130 interrupted.')
+    .action(async (targets: string[], _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const project = await loadProject(opts);
+      const ac = new AbortController();
+      const off = await onInterrupt(ac);
+      const reporter = await reporterFor(opts);
+      try {
+        const engine = await makeEngine(opts, project, { signal: ac.signal, reporter });
+        const s = await engine.build(defaultTargets(project, targets));
+        process.exitCode = s.interrupted ? 130 : s.ok ? 0 : 1;
+      } finally {
+        reporter.close?.();
+        off();
+      }
+    });
+
+  program
+    .command('list')
+    .description('list targets with their state: fresh, dirty (and why) or never built')
+    .argument('[targets...]', 'only these targets (names, aliases, globs)')
+    .option('--json', 'print a JSON array')
+    .action(async (targets: string[], _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const project = await loadProject(opts);
+      const engine = await makeEngine(opts, project);
+      const states = await engine.states(targets);
+      const desc = new Map(project.definition.targets.map((t) => [t.name, t.description ?? '']));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(states.map((s) => ({ ...s, description: desc.get(s.name) || undefined })), null, 2)}\n`);
+        return;
+      }
+      const w = Math.max(6, ...states.map((s) => s.name.length));
+      for (const s of states) {
+        const state = s.state === 'fresh' ? 'fresh' : s.state === 'dirty' ? 'dirty' : 'never built';
+        const why = s.state === 'dirty' ? s.reason : '';
+        process.stdout.write(`${s.name.padEnd(w)}  ${state.padEnd(11)}  ${why || desc.get(s.name) || ''}\n`);
+      }
+      for (const a of project.definition.aliases ?? []) {
+        process.stdout.write(`${a.name.padEnd(w)}  ${'alias'.padEnd(11)}  ${a.description ?? a.members.map((m) => (typeof m === 'string' ? m : m.name)).join(' ')}\n`);
+      }
+    });
+
+  program
+    .command('why')
+    .description('explain why a target would run: the first part of its cache key that changed (old -> new)')
+    .argument('<target>', 'target name')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const engine = await makeEngine(opts, await loadProject(opts));
+      process.stdout.write(`${await engine.explain(name)}\n`);
+    });
+
+  program
+    .command('graph')
+    .description('print the dependency graph (of TARGETs and what they need, or all)')
+    .argument('[targets...]', 'limit to these targets and their dependencies')
+    .option('--format <fmt>', 'dot | mermaid | json', 'dot')
+    .action(async (targets: string[], o: { format: string }, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const project = await loadProject(opts);
+      const { buildGraph, closure, select } = await import('../../graph/graph.js');
+      const g = buildGraph(project.definition);
+      const nodes = targets.length ? closure(select(g, targets)) : g.nodes;
+      const fmt = opts.json ? 'json' : o.format;
+      const edges = nodes.flatMap((n) => [
+        ...[...n.deps.values()].map((d) => ({ from: n.name, to: d.name, order: false })),
+        ...n.after.map((d) => ({ from: n.name, to: d.name, order: true })),
+      ]);
+      let out: string;
+      if (fmt === 'json') {
+        out = JSON.stringify({ targets: nodes.map((n) => ({ name: n.name, description: n.target.description, pool: n.target.spec.pool, deps: [...n.deps.values()].map((d) => d.name), after: n.after.map((a) => a.name) })), edges }, null, 2);
+      } else if (fmt === 'mermaid') {
+        const id = new Map(nodes.map((n, i) => [n.name, `t${i}`]));
+        out = ['graph LR', ...nodes.map((n) => `  ${id.get(n.name)}["${n.name}"]`), ...edges.map((e) => `  ${id.get(e.from)} ${e.order ? '-.->' : '-->'} ${id.get(e.to)}`)].join('\n');
+      } else if (fmt === 'dot') {
+        out = ['digraph pharos {', '  rankdir=LR;', '  node [shape=box];', ...nodes.map((n) => `  ${JSON.stringify(n.name)};`), ...edges.map((e) => `  ${JSON.stringify(e.from)} -> ${JSON.stringify(e.to)}${e.order ? ' [style=dashed]' : ''};`), '}'].join('\n');
+      } else throw new PharosError(`unknown graph format "${fmt}"`, { hint: 'use --format dot, mermaid or json' });
+      process.stdout.write(`${out}\n`);
+    });
+
+  program
+    .command('clean')
+    .description('forget build records and logs (all, or of TARGETs) so they rebuild; the machine cache is kept')
+    .argument('[targets...]', 'targets to forget (default: all)')
+    .action(async (targets: string[], _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const engine = await makeEngine(opts, await loadProject(opts));
+      const removed = engine.clean(targets);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ removed })}\n`);
+      else process.stdout.write(`forgot ${removed.length} record${removed.length === 1 ? '' : 's'}\n`);
+    });
+
+  program
+    .command('watch')
+    .description('build TARGETs, then rebuild on every change to their inputs (Ctrl-C to stop)')
+    .argument('<targets...>', 'targets to keep built')
+    .action(async (targets: string[], _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      let project = await loadProject(opts);
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const reporter = await reporterFor(opts);
+      const { watch } = await import('../../watch/index.js');
+      const { formatError, isPharosError } = await import('../../errors.js');
+      try {
+        await watch({
+          targets,
+          reloadPaths: [project.buildFile, project.configPath],
+          signal: ac.signal,
+          load: async (fresh) => {
+            if (fresh) project = await loadProject(opts, { fresh: true });
+            return makeEngine(opts, project, { reporter });
+          },
+          build: (engine, t, signal) => engine.build(t, { signal }),
+          onEvent: (e) => {
+            if (opts.json) return;
+            if (e.type === 'run-start' && e.run > 1) process.stderr.write(`\nchange: ${e.changed.slice(0, 3).join(', ')}${e.changed.length > 3 ? ` (+${e.changed.length - 3})` : ''}\n`);
+            if (e.type === 'run-done') {
+              if (e.error) process.stderr.write(`${isPharosError(e.error) ? formatError(e.error) : String(e.error)}\n`);
+              process.stderr.write('watching for changes (Ctrl-C to stop)\n');
+            }
+            if (e.type === 'reload') process.stderr.write(e.ok ? 'reloaded the build graph\n' : `reload failed, keeping the old graph: ${isPharosError(e.error) ? formatError(e.error) : String(e.error)}\n`);
+          },
+        });
+      } finally {
+        reporter.close?.();
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      process.exitCode = 0;
+    });
+}

@@ -1,0 +1,54 @@
+/**
+ * The `pharos` program: global options, every registrar from
+ * `commands/index.ts`, and the error edge: a PharosError prints as one clear
+ * message (exit code from the error); anything else is a bug and says so.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatError, isPharosError } from '../errors.js';
+import { registrars } from './commands/index.js';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pharos')
+    .description('Build and run a Slurm/GPU cluster of VMs on one workstation, as a typed build graph')
+    .option('-C, --root <dir>', 'project root (default: nearest directory with pharos.build.ts, upward from cwd)')
+    .option('-c, --config <file>', 'cluster config (default: $PHAROS_CONFIG or config/local.yaml)')
+    .option('-j, --jobs <n>', 'run at most N targets at once (default: number of CPUs)', positiveInt)
+    .option('-k, --keep-going', 'keep building independent targets after a failure')
+    .option('-n, --dry-run', 'print what would run and why; run nothing')
+    .option('--json', 'machine-readable output (NDJSON events for builds)')
+    .option('-v, --verbose', 'show target output and phases; stack traces for internal errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+  for (const register of registrars) register(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help/version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (isPharosError(e)) {
+      process.stderr.write(`${formatError(e)}\n`);
+      return e.exitCode;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`error: ${err.message}\nthis is a bug in pharos; please report it${verbose ? '' : ' (run with -v for the stack trace)'}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Loading a project for any command: root, config path, state/cache dirs and
+ * the graph definition from `<root>/pharos.build.ts`. Command files call
+ * `loadProject(cmd.optsWithGlobals())`.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PharosError } from '../errors.js';
+import type { GraphContext, GraphDefinition } from '../graph/target.js';
+import { BUILD_FILE, findRootSync } from './root.js';
+
+/** The global options every command sees (`cmd.optsWithGlobals()`). */
+export interface GlobalOptions {
+  root?: string;
+  config?: string;
+  jobs?: number;
+  keepGoing?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export interface ProjectPaths {
+  root: string;
+  buildFile: string;
+  /** Absolute config path: `-c`, else $PHAROS_CONFIG, else `config/local.yaml`. */
+  configPath: string;
+  stateDir: string;
+}
+
+export interface Project extends ProjectPaths {
+  definition: GraphDefinition;
+}
+
+export function projectPaths(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): ProjectPaths {
+  const root = findRootSync(opts.root);
+  const cfg = opts.config ?? env.PHAROS_CONFIG ?? 'config/local.yaml';
+  return { root, buildFile: join(root, BUILD_FILE), configPath: resolve(opts.config ? process.cwd() : root, cfg), stateDir: join(root, '.pharos') };
+}
+
+let loads = 0;
+
+/**
+ * Imports `pharos.build.ts` and calls its default export. `fresh` loads the
+ * whole module graph again (watch reloads after an edit).
+ */
+export async function loadProject(opts: GlobalOptions, o: { fresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Project> {
+  const env = o.env ?? process.env;
+  const paths = projectPaths(opts, env);
+  if (!existsSync(paths.buildFile)) throw new PharosError(`${paths.buildFile} does not exist`);
+  let mod: { default?: unknown };
+  const url = pathToFileURL(paths.buildFile).href;
+  try {
+    if (o.fresh) {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(`${url}?reload=${++loads}`, import.meta.url)) as { default?: unknown };
+    } else mod = (await import(url)) as { default?: unknown };
+  } catch (e) {
+    if (e instanceof PharosError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new PharosError(`cannot load ${paths.buildFile}: ${msg.split('\n')[0]}`, { hint: 'fix the error above; run with -v for details' });
+  }
+  const factory = mod.default;
+  if (typeof factory !== 'function') {
+    throw new PharosError(`${paths.buildFile} must default-export a function (ctx) => ({ targets, aliases, pools })`);
+  }
+  const ctx: GraphContext = { root: paths.root, configPath: paths.configPath, env };
+  const definition = (await (factory as (c: GraphContext) => unknown)(ctx)) as GraphDefinition;
+  if (!definition || !Array.isArray(definition.targets)) {
+    throw new PharosError(`${paths.buildFile}: the default export returned no { targets: [...] }`);
+  }
+  return { ...paths, definition };
+}
