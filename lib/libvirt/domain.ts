@@ -22,10 +22,10 @@
  *   line: `<sysinfo type='fwcfg'>` entry `opt/pharos/config` holds `key=value`
  *   lines (see `fwcfgConfig`), read in the guest from
  *   `/sys/firmware/qemu_fw_cfg/by_name/opt/pharos/config/raw` (module
- *   `qemu_fw_cfg`, present in Debian's cloud kernel). The VM's SSH host private
- *   key travels as a file entry `opt/pharos/ssh_host_ed25519_key` (a file so the
- *   secret never appears on QEMU's command line). Images therefore need no
- *   per-cluster baking.
+ *   `qemu_fw_cfg`, present in Debian's cloud kernel). The format is the one
+ *   `lib/images/firstboot.ts` renders (hostname, cluster_ip, cluster_mac,
+ *   mgmt_mac, ssh_authorized_key, hosts). Images therefore need no per-cluster
+ *   baking. No secret goes through fw_cfg (it is visible on QEMU's command line).
  * - `user` networking: the management NIC is QEMU user networking through
  *   `<qemu:commandline>` (`-netdev user,hostfwd=tcp:127.0.0.1:PORT-:22`), because
  *   libvirt 9.0's `<interface type='user'>` cannot express `hostfwd` to a chosen
@@ -74,8 +74,6 @@ export interface DomainSpec {
   consoleLog: string;
   /** Contents of fw_cfg `opt/pharos/config`. */
   fwcfgConfig?: string;
-  /** Host path of the VM's SSH host private key, exposed as fw_cfg file `opt/pharos/ssh_host_ed25519_key`. */
-  hostKeyFile?: string;
 }
 
 /** Hash of everything that shapes the domain. */
@@ -170,10 +168,9 @@ export function domainXml(spec: DomainSpec): string {
     for (let i = 0; i < spec.vcpus; i++) L.push(`    <vcpupin vcpu='${i}' cpuset='${cpus[i % cpus.length]}'/>`);
     L.push('  </cputune>');
   }
-  if (spec.fwcfgConfig !== undefined || spec.hostKeyFile) {
+  if (spec.fwcfgConfig !== undefined) {
     L.push(`  <sysinfo type='fwcfg'>`);
     if (spec.fwcfgConfig !== undefined) L.push(`    <entry name='opt/pharos/config'>${esc(spec.fwcfgConfig)}</entry>`);
-    if (spec.hostKeyFile) L.push(`    <entry name='opt/pharos/ssh_host_ed25519_key' file='${esc(spec.hostKeyFile)}'/>`);
     L.push('  </sysinfo>');
   }
   L.push('  <os>');

@@ -1,0 +1,779 @@
+/**
+ * Convergence operations on one cluster's libvirt objects — what the `vm:*`,
+ * `network:*` and `pool:*` targets and the `pharos cluster|vm` commands call.
+ *
+ * Each `ensure*` compares the real world with the plan and does the least that
+ * makes them equal, reporting what it did. `startCluster` chains them under an
+ * undo stack: when any step fails, what THIS run created (networks, pools,
+ * overlays, domains, started VMs) is undone in reverse order, so a failed start
+ * leaves no orphans and no half-written state. `destroyCluster` is idempotent and
+ * also finds leftovers by name prefix (`<cluster>-…`), skipping domains whose
+ * Pharos metadata names a different cluster.
+ */
+import { mkdir, readFile, rm, stat, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClusterPlan, NodePlan } from '../model.js';
+import { PharosError } from '../errors.js';
+import * as virsh from '../tools/virsh.js';
+import * as qemuImg from '../tools/qemu-img.js';
+import { waitForSsh as waitForSshBanner } from '../tools/ssh.js';
+import { domainXml, specHash, type DomainSpec, type DomainNetwork } from '../libvirt/domain.js';
+import { networkXml, networkFingerprint } from '../libvirt/network.js';
+import { poolName, poolXml } from '../libvirt/pool.js';
+import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
+import { allocatePorts, macFor } from '../libvirt/alloc.js';
+import { renderFirstbootConfig } from '../images/firstboot.js';
+import { clusterPaths, defaultDataRoot, defaultStateRoot, type ClusterPaths } from './paths.js';
+import {
+  listStates,
+  readGpuOwners,
+  readState,
+  writeGpuOwners,
+  writeState,
+  STATE_VERSION,
+  type ClusterState,
+  type VmRecord,
+} from './state.js';
+import { ensureClusterKey, isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
+
+export type Log = (line: string) => void;
+
+export interface ClusterEnv {
+  uri: string;
+  cluster: string;
+  stateRoot: string;
+  dataRoot: string;
+  paths: ClusterPaths;
+  domainType: 'kvm' | 'qemu';
+  /** Host CPUs for vCPU pinning (when the plan asks for pinning). */
+  hostCpus?: number[];
+  log: Log;
+}
+
+export interface EnvOptions {
+  stateRoot?: string;
+  dataRoot?: string;
+  /** The doctor's verdict; wins over the plan's `auto`. */
+  acceleration?: 'kvm' | 'tcg';
+  hostCpus?: number[];
+  log?: Log;
+}
+
+/**
+ * `auto` acceleration needs the doctor's probe (a booted guest), because
+ * `/dev/kvm` existing does not mean KVM works (nested KVM is often broken). Without
+ * a verdict, `PHAROS_ACCEL=kvm|tcg` decides, else TCG — slower but always works.
+ */
+export function resolveDomainType(plan: Pick<ClusterPlan, 'acceleration'>, probed?: 'kvm' | 'tcg'): 'kvm' | 'qemu' {
+  const env = process.env.PHAROS_ACCEL;
+  const a = plan.acceleration !== 'auto' ? plan.acceleration : probed ?? (env === 'kvm' || env === 'tcg' ? env : 'tcg');
+  return a === 'kvm' ? 'kvm' : 'qemu';
+}
+
+export function clusterEnv(plan: Pick<ClusterPlan, 'name' | 'libvirtUri' | 'acceleration'>, opts: EnvOptions = {}): ClusterEnv {
+  const stateRoot = opts.stateRoot ?? defaultStateRoot();
+  const dataRoot = opts.dataRoot ?? defaultDataRoot(plan.libvirtUri);
+  return {
+    uri: plan.libvirtUri,
+    cluster: plan.name,
+    stateRoot,
+    dataRoot,
+    paths: clusterPaths(plan.name, stateRoot, dataRoot),
+    domainType: resolveDomainType(plan, opts.acceleration),
+    hostCpus: opts.hostCpus,
+    log: opts.log ?? (() => {}),
+  };
+}
+
+/** What boots a node: the resolved backing image, and optionally a kernel for direct boot. */
+export interface NodeImage {
+  image: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+}
+
+export type Action = 'created' | 'redefined' | 'unchanged' | 'started' | 'recreated';
+
+export interface EnsureResult {
+  action: Action;
+  message: string;
+}
+
+export interface DomainResult extends EnsureResult {
+  restartNeeded: boolean;
+  specHash: string;
+}
+
+// ------------------------------------------------------------------ undo
+
+/** Actions to revert, run newest first; failures are logged, not thrown. */
+export class UndoStack {
+  private readonly steps: { what: string; fn: () => Promise<void> }[] = [];
+  push(what: string, fn: () => Promise<void>): void {
+    this.steps.push({ what, fn });
+  }
+  get size(): number {
+    return this.steps.length;
+  }
+  async run(log: Log): Promise<string[]> {
+    const failed: string[] = [];
+    while (this.steps.length) {
+      const s = this.steps.pop()!;
+      try {
+        await s.fn();
+        log(`rolled back: ${s.what}`);
+      } catch (e) {
+        failed.push(`${s.what}: ${(e as Error).message}`);
+      }
+    }
+    return failed;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!virsh.isNotFound(e) && !/not (active|running)|is not active/i.test((e as Error).message)) throw e;
+  }
+}
+
+// ------------------------------------------------------------ networks
+
+export async function removeNetwork(uri: string, name: string): Promise<void> {
+  const active = await virsh.network.isActive(uri, name);
+  if (active === undefined) return;
+  if (active) await ignoreNotFound(virsh.network.destroy(uri, name));
+  await ignoreNotFound(virsh.network.undefine(uri, name));
+}
+
+export async function ensureNetwork(plan: ClusterPlan, env: ClusterEnv): Promise<EnsureResult> {
+  const name = plan.network.libvirtName;
+  const want = networkXml(plan);
+  const active = await virsh.network.isActive(env.uri, name);
+  if (active === undefined) {
+    await virsh.network.define(env.uri, want);
+    try {
+      await virsh.network.start(env.uri, name);
+      await virsh.network.autostart(env.uri, name);
+    } catch (e) {
+      await ignoreNotFound(virsh.network.undefine(env.uri, name));
+      throw e;
+    }
+    return { action: 'created', message: `network ${name} created (${plan.network.mode}, bridge ${plan.network.bridge})` };
+  }
+  const have = await virsh.network.dumpxml(env.uri, name);
+  if (networkFingerprint(have) !== networkFingerprint(want)) {
+    // Redefining an active network detaches running guests' NICs; the caller's
+    // VMs are restarted by their own targets when their spec changed too.
+    if (active) await virsh.network.destroy(env.uri, name);
+    await virsh.network.undefine(env.uri, name);
+    await virsh.network.define(env.uri, want);
+    await virsh.network.start(env.uri, name);
+    await virsh.network.autostart(env.uri, name);
+    return { action: 'redefined', message: `network ${name} redefined (its addresses, bridge or hosts changed)` };
+  }
+  if (!active) {
+    await virsh.network.start(env.uri, name);
+    return { action: 'started', message: `network ${name} started` };
+  }
+  return { action: 'unchanged', message: `network ${name} up to date` };
+}
+
+// --------------------------------------------------------------- pools
+
+export async function removePool(uri: string, name: string): Promise<void> {
+  const active = await virsh.pool.isActive(uri, name);
+  if (active === undefined) return;
+  if (active) await ignoreNotFound(virsh.pool.destroy(uri, name));
+  await ignoreNotFound(virsh.pool.undefine(uri, name));
+}
+
+export async function ensurePool(plan: Pick<ClusterPlan, 'name'>, env: ClusterEnv): Promise<EnsureResult & { dir: string; createdDir: boolean }> {
+  const name = poolName(plan.name);
+  const dir = env.paths.poolDir;
+  const createdDir = !(await exists(dir));
+  await mkdir(dir, { recursive: true });
+  // QEMU (libvirt-qemu under qemu:///system) must traverse to the overlays.
+  await chmod(dir, 0o711);
+  await mkdir(env.paths.consoleDir, { recursive: true, mode: 0o700 });
+  const active = await virsh.pool.isActive(env.uri, name);
+  if (active === undefined) {
+    await virsh.pool.define(env.uri, poolXml(name, dir));
+    await virsh.pool.start(env.uri, name);
+    return { action: 'created', message: `pool ${name} created at ${dir}`, dir, createdDir };
+  }
+  if (!active) {
+    await virsh.pool.start(env.uri, name);
+    return { action: 'started', message: `pool ${name} started`, dir, createdDir };
+  }
+  return { action: 'unchanged', message: `pool ${name} up to date`, dir, createdDir };
+}
+
+// --------------------------------------------------------------- disks
+
+export function diskPath(env: ClusterEnv, node: Pick<NodePlan, 'name'>): string {
+  return join(env.paths.poolDir, `${node.name}.qcow2`);
+}
+
+/**
+ * The VM's overlay on its image, `diskGb` in size (never smaller than the image).
+ * An overlay on a different backing file is recreated: the image changed, so the
+ * VM must boot the new one (its disk contents are derived, not user data).
+ */
+export async function ensureDisk(node: Pick<NodePlan, 'name' | 'diskGb'>, baseImage: string, env: ClusterEnv): Promise<EnsureResult & { path: string }> {
+  const path = diskPath(env, node);
+  const size = node.diskGb * 1024 ** 3;
+  if (!(await exists(baseImage))) {
+    throw new PharosError(`image for ${node.name} not found: ${baseImage}`, { hint: 'build the image first (pharos build image:…)' });
+  }
+  let action: Action = 'created';
+  if (await exists(path)) {
+    const info = await qemuImg.info(path);
+    if (info.backingFilename === baseImage) {
+      return { action: 'unchanged', message: `disk ${path} up to date`, path };
+    }
+    await rm(path, { force: true });
+    action = 'recreated';
+  }
+  await qemuImg.createOverlay(path, baseImage, size);
+  await ignoreNotFound(virsh.pool.refresh(env.uri, poolName(env.cluster)));
+  return { action, message: `disk ${path} ${action} on ${baseImage}`, path };
+}
+
+// ------------------------------------------------------------- domains
+
+export interface SpecInputs {
+  node: NodePlan;
+  image: NodeImage;
+  disk: string;
+  sshPort?: number;
+  authorizedKey: string;
+}
+
+/** Everything that shapes a node's domain, from the plan and what this module allocated. */
+export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInputs): DomainSpec {
+  const { node } = inp;
+  const mgmtMac = macFor(node.name, 'mgmt');
+  let network: DomainNetwork;
+  if (plan.network.mode === 'user') {
+    if (inp.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
+    network = { mode: 'user', network: plan.network.libvirtName, mac: node.mac, mgmtMac, sshPort: inp.sshPort };
+  } else {
+    network = { mode: 'nat', network: plan.network.libvirtName, mac: node.mac };
+  }
+  const hosts = plan.nodes.map((n) => ({ name: n.shortName, ip: n.ip }));
+  const fw = renderFirstbootConfig({
+    hostname: node.shortName,
+    sshAuthorizedKeys: [inp.authorizedKey],
+    clusterIp: `${node.ip}/${plan.network.prefix}`,
+    clusterMac: node.mac,
+    mgmtMac: plan.network.mode === 'user' ? mgmtMac : undefined,
+    hosts,
+  });
+  return {
+    name: node.name,
+    cluster: plan.name,
+    domainType: env.domainType,
+    vcpus: node.vcpus,
+    memoryMiB: node.memoryMiB,
+    cpu: plan.cpu,
+    memoryBacking: plan.memoryBacking,
+    hostCpus: plan.cpu.pinning ? env.hostCpus : undefined,
+    disk: inp.disk,
+    kernel: inp.image.kernel,
+    initrd: inp.image.initrd,
+    cmdline: inp.image.cmdline,
+    network,
+    pcie: node.pcie,
+    virtiofs: node.virtiofs,
+    consoleLog: join(env.paths.consoleDir, `${node.name}.log`),
+    fwcfgConfig: fw,
+  };
+}
+
+/**
+ * Define the domain when absent, redefine when its spec hash differs. A running
+ * domain keeps running on its old definition: `restartNeeded` tells the caller.
+ */
+export async function ensureDomain(spec: DomainSpec, env: ClusterEnv, probe?: DomainProbe): Promise<DomainResult> {
+  const hash = specHash(spec);
+  const p = probe ?? (await probeDomains(env.uri, [spec.name])).domains.get(spec.name) ?? { exists: false };
+  if (!p.exists) {
+    await virsh.domain.define(env.uri, domainXml(spec));
+    return { action: 'created', restartNeeded: false, specHash: hash, message: `domain ${spec.name} defined` };
+  }
+  if (p.specHash === hash) {
+    return { action: 'unchanged', restartNeeded: false, specHash: hash, message: `domain ${spec.name} up to date` };
+  }
+  await virsh.domain.define(env.uri, domainXml(spec));
+  const running = p.state === 'running' || p.state === 'paused';
+  return {
+    action: 'redefined',
+    restartNeeded: running,
+    specHash: hash,
+    message: running
+      ? `domain ${spec.name} redefined; it is running the old definition — restart it to apply (pharos vm restart ${spec.name})`
+      : `domain ${spec.name} redefined`,
+  };
+}
+
+/** Start when not running; true when this call started it. */
+export async function startDomain(uri: string, name: string): Promise<boolean> {
+  const st = await virsh.domain.state(uri, name);
+  if (st === undefined) throw new PharosError(`domain ${name} is not defined`, { hint: 'run `pharos cluster start` (or `pharos build`) to create it' });
+  if (st === 'running') return false;
+  if (st === 'paused') {
+    await virsh.virsh(uri, ['resume', name]);
+    return true;
+  }
+  await virsh.domain.start(uri, name);
+  return true;
+}
+
+export interface StopResult {
+  action: 'already-stopped' | 'shutdown' | 'forced' | 'absent';
+  ms: number;
+}
+
+/** Graceful ACPI shutdown, polled; forced power-off after `timeoutMs`. */
+export async function stopDomain(uri: string, name: string, opts: { timeoutMs?: number } = {}): Promise<StopResult> {
+  const t0 = Date.now();
+  const timeoutMs = opts.timeoutMs ?? 90_000;
+  const st = await virsh.domain.state(uri, name);
+  if (st === undefined) return { action: 'absent', ms: 0 };
+  if (st === 'shut off' || st === 'crashed') return { action: 'already-stopped', ms: 0 };
+  try {
+    await virsh.domain.shutdown(uri, name);
+  } catch (e) {
+    if ((await virsh.domain.state(uri, name)) === 'shut off') return { action: 'shutdown', ms: Date.now() - t0 };
+    throw e;
+  }
+  let delay = 100;
+  while (Date.now() - t0 < timeoutMs) {
+    const s = await virsh.domain.state(uri, name);
+    if (s === undefined || s === 'shut off') return { action: 'shutdown', ms: Date.now() - t0 };
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, timeoutMs - (Date.now() - t0)))));
+    delay = Math.min(delay * 2, 1000);
+  }
+  try {
+    await virsh.domain.destroy(uri, name);
+  } catch (e) {
+    if ((await virsh.domain.state(uri, name)) !== 'shut off') throw e;
+  }
+  return { action: 'forced', ms: Date.now() - t0 };
+}
+
+/** Wait until host:port answers with an SSH banner (a forwarded port alone is not enough). */
+export async function waitForSsh(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<{ banner: string; waitedMs: number }> {
+  return waitForSshBanner({ host, port, timeoutMs, signal });
+}
+
+// ------------------------------------------------------------ GPU owners
+
+/** Refuse when another running VM owns one of this VM's PCI functions. */
+export async function checkGpuOwnership(vm: string, pci: string[], stateRoot: string): Promise<void> {
+  if (pci.length === 0) return;
+  const owners = await readGpuOwners(stateRoot);
+  for (const addr of pci) {
+    const o = owners[addr];
+    if (!o || o.vm === vm) continue;
+    const st = await virsh.domain.state(o.uri, o.vm).catch(() => undefined);
+    if (st === 'running' || st === 'paused') {
+      throw new PharosError(`cannot start ${vm}: PCI device ${addr} is in use by running VM ${o.vm} (cluster ${o.cluster})`, {
+        hint: `stop it first: pharos vm stop ${o.vm}`,
+      });
+    }
+  }
+}
+
+export async function claimGpus(vm: string, cluster: string, uri: string, pci: string[], stateRoot: string): Promise<void> {
+  if (pci.length === 0) return;
+  const owners = await readGpuOwners(stateRoot);
+  for (const addr of pci) owners[addr] = { vm, cluster, uri, since: new Date().toISOString() };
+  await writeGpuOwners(stateRoot, owners);
+}
+
+export async function releaseGpus(stateRoot: string, match: { vm?: string; cluster?: string }): Promise<void> {
+  const owners = await readGpuOwners(stateRoot);
+  let changed = false;
+  for (const [addr, o] of Object.entries(owners)) {
+    if ((match.vm && o.vm === match.vm) || (match.cluster && o.cluster === match.cluster)) {
+      delete owners[addr];
+      changed = true;
+    }
+  }
+  if (changed) await writeGpuOwners(stateRoot, owners);
+}
+
+// ------------------------------------------------------- cluster: start
+
+export interface StartOptions {
+  /** Wait for every started VM's SSH banner (default true). */
+  waitSsh?: boolean;
+  sshTimeoutMs?: number;
+  /** Pin host keys announced on the console for VMs not yet pinned (default true). */
+  pinHostKeys?: boolean;
+  hostKeyTimeoutMs?: number;
+  /** Called before each domain definition (tests inject failures here). */
+  beforeDefine?: (node: NodePlan, index: number) => void | Promise<void>;
+}
+
+export interface VmReport {
+  name: string;
+  disk: Action;
+  domain: Action;
+  restartNeeded: boolean;
+  started: boolean;
+  sshHost: string;
+  sshPort: number;
+  sshReadyMs?: number;
+  message: string;
+}
+
+export interface StartReport {
+  cluster: string;
+  network: EnsureResult;
+  pool: EnsureResult;
+  vms: VmReport[];
+  ms: number;
+}
+
+function sshEndpoint(plan: ClusterPlan, node: NodePlan, port: number | undefined): { host: string; port: number } {
+  return plan.network.mode === 'user' ? { host: '127.0.0.1', port: port ?? 0 } : { host: node.ip, port: 22 };
+}
+
+export function newState(plan: ClusterPlan, env: ClusterEnv): ClusterState {
+  return {
+    version: STATE_VERSION,
+    cluster: plan.name,
+    uri: env.uri,
+    networkMode: plan.network.mode,
+    network: plan.network.libvirtName,
+    pool: poolName(plan.name),
+    poolDir: env.paths.poolDir,
+    vms: {},
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Converge the whole cluster: key pair, network, pool, overlays, domains, start
+ * the `autoStart` VMs, wait for SSH, pin host keys, record state. On failure,
+ * everything this run created is undone in reverse and the error is rethrown.
+ */
+export async function startCluster(plan: ClusterPlan, images: Record<string, NodeImage>, env: ClusterEnv, opts: StartOptions = {}): Promise<StartReport> {
+  const t0 = Date.now();
+  const undo = new UndoStack();
+  const log = env.log;
+  const prevStateText = await readFile(env.paths.stateFile, 'utf8').catch(() => undefined);
+  try {
+    const key = await ensureClusterKey(env.paths, `pharos-${plan.name}`);
+    if (key.created) undo.push(`ssh key of ${plan.name}`, () => rm(env.paths.sshDir, { recursive: true, force: true }));
+
+    const net = await ensureNetwork(plan, env);
+    log(net.message);
+    if (net.action === 'created') undo.push(`network ${plan.network.libvirtName}`, () => removeNetwork(env.uri, plan.network.libvirtName));
+
+    const pool = await ensurePool(plan, env);
+    log(pool.message);
+    if (pool.action === 'created') undo.push(`pool ${poolName(plan.name)}`, () => removePool(env.uri, poolName(plan.name)));
+    if (pool.createdDir) undo.push(`directory ${pool.dir}`, () => rm(pool.dir, { recursive: true, force: true }));
+
+    const state = (await readState(env.paths.stateFile)) ?? newState(plan, env);
+    let ports = new Map<string, number>();
+    if (plan.network.mode === 'user') {
+      const taken = new Set<number>();
+      for (const s of await listStates(env.stateRoot)) {
+        for (const v of Object.values(s.vms)) if (s.cluster !== plan.name || !plan.nodes.some((n) => n.name === v.name)) taken.add(v.sshPort);
+      }
+      ports = await allocatePorts(
+        plan.nodes.map((n) => ({ vm: n.name, recorded: state.vms[n.name]?.sshPort })),
+        taken,
+      );
+    }
+
+    const probe = await probeDomains(env.uri, plan.nodes.map((n) => n.name));
+    const reports: VmReport[] = [];
+    for (const [i, node] of plan.nodes.entries()) {
+      const image = images[node.name];
+      if (!image) throw new PharosError(`no image given for node ${node.name}`);
+      const disk = await ensureDisk(node, image.image, env);
+      log(disk.message);
+      if (disk.action !== 'unchanged') undo.push(`disk ${disk.path}`, () => rm(disk.path, { force: true }));
+      const spec = buildDomainSpec(plan, env, { node, image, disk: disk.path, sshPort: ports.get(node.name), authorizedKey: key.publicKey });
+      await opts.beforeDefine?.(node, i);
+      const p = probe.domains.get(node.name) ?? { exists: false };
+      const oldXml = p.exists ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
+      const d = await ensureDomain(spec, env, p);
+      log(d.message);
+      if (d.action === 'created') undo.push(`domain ${node.name}`, () => ignoreNotFound(virsh.domain.undefine(env.uri, node.name)));
+      if (d.action === 'redefined' && oldXml) undo.push(`definition of ${node.name}`, () => virsh.domain.define(env.uri, oldXml));
+      const ep = sshEndpoint(plan, node, ports.get(node.name));
+      if (d.action === 'created' || disk.action !== 'unchanged') {
+        // A new VM generates new host keys: forget the old ones, pin the new on boot.
+        await unpinHost(env.paths.knownHosts, pinPatterns(ep.host, ep.port, node.name));
+      }
+      const rec: VmRecord = {
+        name: node.name,
+        shortName: node.shortName,
+        uuid: await virsh.domain.uuid(env.uri, node.name),
+        ip: node.ip,
+        mac: node.mac,
+        mgmtMac: plan.network.mode === 'user' ? macFor(node.name, 'mgmt') : undefined,
+        sshHost: ep.host,
+        sshPort: ep.port,
+        disk: disk.path,
+        consoleLog: spec.consoleLog,
+        pci: node.pcie.map((x) => x.address),
+        specHash: d.specHash,
+        createdAt: d.action === 'created' ? new Date().toISOString() : state.vms[node.name]?.createdAt,
+      };
+      state.vms[node.name] = rec;
+      reports.push({ name: node.name, disk: disk.action, domain: d.action, restartNeeded: d.restartNeeded, started: false, sshHost: ep.host, sshPort: ep.port, message: d.message });
+    }
+    state.uri = env.uri;
+    state.networkMode = plan.network.mode;
+    state.network = plan.network.libvirtName;
+    await writeState(env.paths.stateFile, state);
+    undo.push(`state of ${plan.name}`, async () => {
+      if (prevStateText === undefined) await rm(env.paths.stateDir, { recursive: true, force: true });
+      else await writeState(env.paths.stateFile, JSON.parse(prevStateText) as ClusterState);
+    });
+
+    for (const [i, node] of plan.nodes.entries()) {
+      if (!node.autoStart) continue;
+      const pci = node.pcie.map((x) => x.address);
+      await checkGpuOwnership(node.name, pci, env.stateRoot);
+      const started = await startDomain(env.uri, node.name);
+      if (started) {
+        undo.push(`start of ${node.name}`, () => ignoreNotFound(virsh.domain.destroy(env.uri, node.name)));
+        log(`started ${node.name}`);
+      }
+      await claimGpus(node.name, plan.name, env.uri, pci, env.stateRoot);
+      reports[i]!.started = started;
+    }
+
+    const running = plan.nodes.filter((n) => n.autoStart);
+    await Promise.all(
+      running.map(async (node) => {
+        const r = reports.find((x) => x.name === node.name)!;
+        const rec = state.vms[node.name]!;
+        if (opts.waitSsh ?? true) {
+          const w = await waitForSsh(r.sshHost, r.sshPort, opts.sshTimeoutMs ?? 600_000);
+          r.sshReadyMs = Date.now() - t0;
+          log(`${node.name}: SSH ready (${w.banner}) after ${Math.round(r.sshReadyMs / 100) / 10} s`);
+        }
+        if (opts.pinHostKeys ?? true) {
+          const patterns = pinPatterns(r.sshHost, r.sshPort, node.name);
+          if (!(await isPinned(env.paths.knownHosts, patterns))) {
+            const keys = await waitForHostKeys(rec.consoleLog, opts.hostKeyTimeoutMs ?? 600_000, node.name);
+            await pinHost(env.paths.knownHosts, patterns, keys);
+            log(`${node.name}: pinned ${keys.length} host key(s)`);
+          }
+        }
+      }),
+    );
+    return { cluster: plan.name, network: net, pool, vms: reports, ms: Date.now() - t0 };
+  } catch (e) {
+    const failed = await undo.run(log);
+    if (failed.length && e instanceof PharosError) {
+      throw new PharosError(`${e.message}\nrollback incomplete:\n  ${failed.join('\n  ')}`, { hint: `clean up with: pharos cluster destroy ${plan.name}` });
+    }
+    throw e;
+  }
+}
+
+// ------------------------------------------------------ cluster: stop
+
+export interface StopReport {
+  vms: { name: string; action: StopResult['action']; ms: number }[];
+}
+
+export async function stopVms(uri: string, names: string[], stateRoot: string, opts: { timeoutMs?: number } = {}): Promise<StopReport> {
+  const vms = await Promise.all(
+    names.map(async (name) => {
+      const r = await stopDomain(uri, name, opts);
+      await releaseGpus(stateRoot, { vm: name });
+      return { name, action: r.action, ms: r.ms };
+    }),
+  );
+  return { vms };
+}
+
+export async function stopCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: { timeoutMs?: number } = {}): Promise<StopReport> {
+  const state = await readState(env.paths.stateFile);
+  if (!state) throw new PharosError(`cluster ${cluster} has no state (never started, or destroyed)`, { hint: `pharos cluster start` });
+  return stopVms(state.uri, Object.keys(state.vms), env.stateRoot, opts);
+}
+
+// ---------------------------------------------------- cluster: destroy
+
+export interface DestroyReport {
+  domains: string[];
+  networks: string[];
+  pools: string[];
+  files: string[];
+}
+
+/**
+ * Remove domains, overlays, pool, networks, console logs, keys and state of a
+ * cluster. Finds leftovers by the `<cluster>-` name prefix; idempotent.
+ */
+export async function destroyCluster(
+  cluster: string,
+  env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>,
+  plan?: ClusterPlan,
+): Promise<DestroyReport> {
+  virsh.assertSafeName('cluster', cluster);
+  const state = await readState(env.paths.stateFile);
+  const uri = state?.uri ?? env.uri;
+  const prefix = `${cluster}-`;
+  const others = (await listStates(env.stateRoot)).filter((s) => s.cluster !== cluster);
+  const ownedByOther = (n: string): boolean => others.some((s) => (s.cluster.length > cluster.length && n.startsWith(`${s.cluster}-`)) || n in s.vms);
+
+  const listed = await virsh.domain.list(uri);
+  const candidates = new Set<string>([
+    ...Object.keys(state?.vms ?? {}),
+    ...(plan?.nodes.map((n) => n.name) ?? []),
+    ...listed.filter((n) => n.startsWith(prefix) && !ownedByOther(n)),
+  ]);
+  const probe = await probeDomains(uri, [...candidates].filter((n) => listed.includes(n)));
+  const report: DestroyReport = { domains: [], networks: [], pools: [], files: [] };
+  for (const [name, p] of probe.domains) {
+    if (!p.exists) continue;
+    if (p.cluster && p.cluster !== cluster) continue; // another cluster's VM that shares our prefix
+    if (p.state === 'running' || p.state === 'paused' || p.state === 'in shutdown') await ignoreNotFound(virsh.domain.destroy(uri, name));
+    await ignoreNotFound(virsh.domain.undefine(uri, name));
+    report.domains.push(name);
+  }
+
+  const nets = new Set<string>([`${cluster}-network`, `${cluster}-cluster`]);
+  if (state) nets.add(state.network);
+  if (plan) nets.add(plan.network.libvirtName);
+  for (const n of await virsh.network.list(uri)) if (n.startsWith(prefix) && !ownedByOther(n)) nets.add(n);
+  for (const n of nets) {
+    if ((await virsh.network.isActive(uri, n)) === undefined) continue;
+    await removeNetwork(uri, n);
+    report.networks.push(n);
+  }
+
+  const pools = new Set<string>([poolName(cluster)]);
+  for (const n of await virsh.pool.list(uri)) if (n.startsWith(prefix) && !ownedByOther(n)) pools.add(n);
+  for (const n of pools) {
+    if ((await virsh.pool.isActive(uri, n)) === undefined) continue;
+    await removePool(uri, n);
+    report.pools.push(n);
+  }
+
+  for (const dir of [state?.poolDir ?? env.paths.poolDir, env.paths.consoleDir, env.paths.stateDir]) {
+    if (await exists(dir)) {
+      await rm(dir, { recursive: true, force: true });
+      report.files.push(dir);
+    }
+  }
+  for (const v of Object.values(state?.vms ?? {})) {
+    if (await exists(v.disk)) {
+      await rm(v.disk, { force: true });
+      report.files.push(v.disk);
+    }
+  }
+  await releaseGpus(env.stateRoot, { cluster });
+  return report;
+}
+
+// ------------------------------------------------------ cluster: status
+
+export interface VmStatus {
+  name: string;
+  shortName: string;
+  state: string;
+  uuid?: string;
+  ip: string;
+  ssh: string;
+  specHash?: string;
+  pci: string[];
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  uri: string;
+  network: { name: string; active: boolean | undefined };
+  pool: { name: string; active: boolean | undefined };
+  vms: VmStatus[];
+}
+
+export async function clusterStatus(cluster: string, env: Pick<ClusterEnv, 'paths' | 'uri'>): Promise<ClusterStatus> {
+  const state = await readState(env.paths.stateFile);
+  if (!state) throw new PharosError(`cluster ${cluster} has no state (never started, or destroyed)`, { hint: 'pharos cluster start' });
+  const names = Object.keys(state.vms);
+  const probe = await probeDomains(state.uri, names);
+  return {
+    cluster,
+    uri: state.uri,
+    network: { name: state.network, active: await virsh.network.isActive(state.uri, state.network) },
+    pool: { name: state.pool, active: await virsh.pool.isActive(state.uri, state.pool) },
+    vms: names.map((n) => {
+      const v = state.vms[n]!;
+      const p = probe.domains.get(n);
+      return {
+        name: n,
+        shortName: v.shortName,
+        state: p?.exists ? p.state ?? 'unknown' : 'missing',
+        uuid: p?.uuid,
+        ip: v.ip,
+        ssh: `${v.sshHost}:${v.sshPort}`,
+        specHash: p?.specHash,
+        pci: v.pci,
+      };
+    }),
+  };
+}
+
+// ------------------------------------------------------------ one VM
+
+/** Find a VM by domain name or short name across all clusters' state. */
+export async function findVm(stateRoot: string, name: string): Promise<{ state: ClusterState; vm: VmRecord }> {
+  const states = await listStates(stateRoot);
+  const hits: { state: ClusterState; vm: VmRecord }[] = [];
+  for (const s of states) for (const v of Object.values(s.vms)) if (v.name === name || v.shortName === name) hits.push({ state: s, vm: v });
+  const exact = hits.filter((h) => h.vm.name === name);
+  if (exact.length === 1) return exact[0]!;
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1) {
+    throw new PharosError(`${name} is ambiguous: ${hits.map((h) => h.vm.name).join(', ')}`, { hint: 'use the full VM name' });
+  }
+  const all = states.flatMap((s) => Object.keys(s.vms));
+  throw new PharosError(`no VM named ${name}`, { hint: all.length ? `known VMs: ${all.join(', ')}` : 'no cluster has been started' });
+}
+
+export async function startVm(stateRoot: string, name: string, opts: { waitSsh?: boolean; sshTimeoutMs?: number } = {}): Promise<{ vm: string; started: boolean; sshReadyMs?: number }> {
+  const { state, vm } = await findVm(stateRoot, name);
+  await checkGpuOwnership(vm.name, vm.pci, stateRoot);
+  const t0 = Date.now();
+  const started = await startDomain(state.uri, vm.name);
+  await claimGpus(vm.name, state.cluster, state.uri, vm.pci, stateRoot);
+  let sshReadyMs: number | undefined;
+  if (opts.waitSsh) {
+    await waitForSsh(vm.sshHost, vm.sshPort, opts.sshTimeoutMs ?? 600_000);
+    sshReadyMs = Date.now() - t0;
+  }
+  return { vm: vm.name, started, sshReadyMs };
+}
+
+export async function stopVm(stateRoot: string, name: string, opts: { timeoutMs?: number } = {}): Promise<{ vm: string } & StopResult> {
+  const { state, vm } = await findVm(stateRoot, name);
+  const r = await stopDomain(state.uri, vm.name, opts);
+  await releaseGpus(stateRoot, { vm: vm.name });
+  return { vm: vm.name, ...r };
+}
