@@ -1,0 +1,255 @@
+/**
+ * Run a suite's checks inside the cluster VMs over SSH.
+ *
+ * Checks run one after another in file order (later checks may rely on
+ * earlier ones); a check that targets several nodes (`all`, `each-compute`)
+ * runs on them concurrently. One connection per node is opened on first use
+ * and reused by every check. Exit 0 = pass, 77 = skip (reason = last output
+ * line), anything else = fail; a check that could not be run at all (no SSH)
+ * is an `error`.
+ *
+ * A check can hand a value to the checks after it by printing
+ * `::export NAME=value` on stdout (how the controller's munge credential
+ * reaches the compute nodes): the runner adds it to their environment.
+ */
+import { randomBytes } from 'node:crypto';
+import { PharosError, isPharosError } from '../errors.js';
+import type { ClusterPlan, NodePlan } from '../model.js';
+import { SshTimeoutError, connect, runScript, waitForSsh, type SshConnection } from '../tools/ssh.js';
+import { clusterEnv, computeNodes, controllerOf, nodeEnv } from './env.js';
+import { SKIP_EXIT, type CheckDef, type NodeSelector, type SuiteDef } from './suite.js';
+
+export { listSuites, loadSuite, suiteNames } from './suite.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'skip' | 'error';
+
+export interface CheckResult {
+  suite: string;
+  check: string;
+  /** Short name of the node it ran on. */
+  node: string;
+  status: CheckStatus;
+  durationMs: number;
+  /** stdout and stderr interleaved as they arrived. */
+  output: string;
+  /** One line: skip reason, failure summary or error. */
+  message: string;
+  exitCode?: number;
+}
+
+export interface SuiteResult {
+  suite: string;
+  cluster: string;
+  status: 'pass' | 'fail';
+  durationMs: number;
+  startedAt: string;
+  checks: CheckResult[];
+}
+
+export interface NodeAccess {
+  host: string;
+  port: number;
+  /** Name the host key is pinned under besides `[host]:port` (default: the node's domain name). */
+  hostAlias?: string;
+  username?: string;
+}
+
+export type SuiteEvent =
+  | { type: 'suite-start'; suite: string; checks: number }
+  | { type: 'check-start'; suite: string; check: string; node: string }
+  | { type: 'output'; suite: string; check: string; node: string; line: string; stream: 'stdout' | 'stderr' }
+  | { type: 'check-end'; result: CheckResult }
+  | { type: 'suite-end'; result: SuiteResult };
+
+export interface RunSuiteOptions {
+  suite: SuiteDef;
+  cluster: ClusterPlan;
+  /** Keyed by node domain name or short name. */
+  access: Map<string, NodeAccess>;
+  keyFile: string;
+  knownHostsFile: string;
+  signal?: AbortSignal;
+  onEvent?: (e: SuiteEvent) => void;
+  /** How long to wait for each node's SSH banner before giving up (default 60 s). */
+  sshWaitMs?: number;
+  /** Only run these checks (by name). */
+  only?: string[];
+  /** Extra variables for every check (override the plan-derived ones). */
+  env?: Record<string, string>;
+  /** Connections to reuse across suites (see `openConnections`); closed by the caller. */
+  connections?: ConnectionPool;
+}
+
+/** Lazily opened, verified connections, one per node. */
+export class ConnectionPool {
+  private readonly conns = new Map<string, Promise<SshConnection>>();
+  constructor(
+    private readonly opts: {
+      access: Map<string, NodeAccess>;
+      keyFile: string;
+      knownHostsFile: string;
+      sshWaitMs?: number;
+      signal?: AbortSignal;
+    },
+  ) {}
+
+  get(node: NodePlan): Promise<SshConnection> {
+    let p = this.conns.get(node.name);
+    if (!p) {
+      p = this.open(node);
+      this.conns.set(node.name, p);
+      // A failed connection is not cached: the next check retries it.
+      p.catch(() => this.conns.delete(node.name));
+    }
+    return p;
+  }
+
+  private async open(node: NodePlan): Promise<SshConnection> {
+    const a = this.opts.access.get(node.name) ?? this.opts.access.get(node.shortName);
+    if (!a) throw new PharosError(`no SSH address known for node ${node.name}`, { hint: 'is the VM defined and its inventory built?' });
+    await waitForSsh({ host: a.host, port: a.port, timeoutMs: this.opts.sshWaitMs ?? 60000, signal: this.opts.signal });
+    return connect({
+      host: a.host,
+      port: a.port,
+      username: a.username ?? 'root',
+      privateKeyPath: this.opts.keyFile,
+      knownHostsPath: this.opts.knownHostsFile,
+      hostAlias: a.hostAlias ?? node.name,
+      readyTimeoutMs: 30000,
+    });
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    for (const p of all) {
+      try {
+        (await p).close();
+      } catch {
+        /* never opened */
+      }
+    }
+  }
+}
+
+/** Which nodes a selector means in this cluster. */
+export function selectNodes(cluster: ClusterPlan, sel: NodeSelector): NodePlan[] {
+  switch (sel) {
+    case 'controller':
+      return [controllerOf(cluster)];
+    case 'compute': {
+      const c = computeNodes(cluster)[0];
+      if (!c) throw new PharosError(`cluster ${cluster.name} has no compute node`);
+      return [c];
+    }
+    case 'all':
+      return [...cluster.nodes];
+    case 'each-compute':
+      return computeNodes(cluster);
+  }
+}
+
+const EXPORT_RE = /^::export ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
+}
+
+async function runOne(
+  opts: RunSuiteOptions,
+  pool: ConnectionPool,
+  check: CheckDef,
+  node: NodePlan,
+  env: Record<string, string>,
+  exports: Map<string, string>,
+): Promise<CheckResult> {
+  const suite = opts.suite.name;
+  const base = { suite, check: check.name, node: node.shortName };
+  opts.onEvent?.({ type: 'check-start', ...base });
+  const start = Date.now();
+  let output = '';
+  try {
+    const conn = await pool.get(node);
+    const r = await runScript(conn, opts.suite.prelude ? `${opts.suite.prelude}\n${check.script}` : check.script, {
+      timeoutMs: check.timeoutS * 1000,
+      what: `check ${suite}/${check.name} on ${node.shortName}`,
+      env: { ...env, ...nodeEnv(node), PHAROS_CHECK: check.name, PHAROS_HOST_EPOCH_MS: String(Date.now()), ...opts.env },
+      signal: opts.signal,
+      onLine: (line, stream) => {
+        output += `${line}\n`;
+        const m = stream === 'stdout' ? EXPORT_RE.exec(line) : null;
+        if (m?.[1]) exports.set(m[1], m[2] ?? '');
+        opts.onEvent?.({ type: 'output', ...base, line, stream });
+      },
+    });
+    const status: CheckStatus = r.code === 0 ? 'pass' : r.code === SKIP_EXIT ? 'skip' : 'fail';
+    const message =
+      status === 'pass' ? '' : status === 'skip' ? lastLine(output) || 'skipped' : `exit ${r.code}: ${lastLine(output) || 'no output'}`;
+    return { ...base, status, durationMs: Date.now() - start, output, message, exitCode: r.code };
+  } catch (e) {
+    if (isPharosError(e) && e.exitCode === 130) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    // A timeout ran the check and it did not finish: that is the check failing.
+    const status: CheckStatus = e instanceof SshTimeoutError ? 'fail' : 'error';
+    return { ...base, status, durationMs: Date.now() - start, output, message: msg.split('\n')[0] ?? msg };
+  }
+}
+
+export async function runSuite(opts: RunSuiteOptions): Promise<SuiteResult> {
+  const start = Date.now();
+  const suite = opts.suite;
+  const pool = opts.connections ?? new ConnectionPool(opts);
+  const runId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+  const env = { ...clusterEnv(opts.cluster), PHAROS_SUITE: suite.name, PHAROS_RUN_ID: runId };
+  const exports = new Map<string, string>();
+  const results: CheckResult[] = [];
+  const checks = opts.only ? suite.checks.filter((c) => opts.only?.includes(c.name)) : suite.checks;
+  if (opts.only) {
+    const unknown = opts.only.filter((n) => !suite.checks.some((c) => c.name === n));
+    if (unknown.length) {
+      throw new PharosError(`unknown check ${unknown.join(', ')} in suite ${suite.name}`, {
+        hint: `checks: ${suite.checks.map((c) => c.name).join(', ')}`,
+      });
+    }
+  }
+  opts.onEvent?.({ type: 'suite-start', suite: suite.name, checks: checks.length });
+  try {
+    for (const check of checks) {
+      if (opts.signal?.aborted) throw new PharosError(`interrupted during suite ${suite.name}`, { exitCode: 130 });
+      const nodes = selectNodes(opts.cluster, check.nodes);
+      const withExports = { ...env, ...Object.fromEntries(exports) };
+      if (nodes.length === 0) {
+        const r: CheckResult = {
+          suite: suite.name,
+          check: check.name,
+          node: '-',
+          status: 'skip',
+          durationMs: 0,
+          output: '',
+          message: `no ${check.nodes} nodes in cluster ${opts.cluster.name}`,
+        };
+        results.push(r);
+        opts.onEvent?.({ type: 'check-end', result: r });
+        continue;
+      }
+      const rs = await Promise.all(nodes.map((n) => runOne(opts, pool, check, n, withExports, exports)));
+      for (const r of rs) {
+        results.push(r);
+        opts.onEvent?.({ type: 'check-end', result: r });
+      }
+    }
+  } finally {
+    if (!opts.connections) await pool.closeAll();
+  }
+  const result: SuiteResult = {
+    suite: suite.name,
+    cluster: opts.cluster.name,
+    status: results.some((r) => r.status === 'fail' || r.status === 'error') ? 'fail' : 'pass',
+    durationMs: Date.now() - start,
+    startedAt: new Date(start).toISOString(),
+    checks: results,
+  };
+  opts.onEvent?.({ type: 'suite-end', result });
+  return result;
+}

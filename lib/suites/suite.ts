@@ -1,0 +1,160 @@
+/**
+ * Suite discovery. A suite is a directory `tests/suites/<suite>/` of bash
+ * scripts `check-*.sh`, run in file-name order (number them: `check-10-…`).
+ * Each script declares how it runs in its leading comment block:
+ *
+ *   # @description slurmctld answers scontrol ping
+ *   # @nodes controller            (controller | compute | all | each-compute)
+ *   # @timeout 120                 (seconds; `90s`, `5m` also accepted)
+ *
+ * Keeping the metadata in the script itself means one file per check and no
+ * second file to fall out of step. `tests/suites/lib.sh`, when present, is
+ * prepended to every check (helpers such as `skip`, `fail`, `wait_for`).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PharosError, type ErrorDetail } from '../errors.js';
+
+export type NodeSelector = 'controller' | 'compute' | 'all' | 'each-compute';
+export const NODE_SELECTORS: readonly NodeSelector[] = ['controller', 'compute', 'all', 'each-compute'];
+
+export const DEFAULT_TIMEOUT_S = 120;
+/** Exit status a check uses to say "skipped"; its last output line is the reason. */
+export const SKIP_EXIT = 77;
+
+export interface CheckDef {
+  /** `cluster-network` for `check-20-cluster-network.sh`. */
+  name: string;
+  file: string;
+  description: string;
+  nodes: NodeSelector;
+  timeoutS: number;
+  script: string;
+}
+
+export interface SuiteDef {
+  name: string;
+  dir: string;
+  checks: CheckDef[];
+  /** Content prepended to every check (the shared `lib.sh`), '' if none. */
+  prelude: string;
+  /** Every file whose content shapes this suite (for the test target's cache key). */
+  files: string[];
+}
+
+export function checkName(file: string): string {
+  return file.replace(/^check-/, '').replace(/\.sh$/, '').replace(/^\d+-/, '');
+}
+
+function parseTimeout(v: string): number | undefined {
+  const m = /^(\d+)\s*(s|m)?$/.exec(v.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] === 'm' ? n * 60 : n;
+}
+
+/** Parse a check script's header; throws a PharosError naming file:line. */
+export function parseCheck(file: string, fileName: string, script: string): CheckDef {
+  const def: CheckDef = {
+    name: checkName(fileName),
+    file,
+    description: '',
+    nodes: 'controller',
+    timeoutS: DEFAULT_TIMEOUT_S,
+    script,
+  };
+  const errors: ErrorDetail[] = [];
+  let sawNodes = false;
+  const lines = script.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.trim() === '') continue;
+    if (!line.startsWith('#')) break; // header ends at the first command
+    const m = /^#\s*@(\w[\w-]*)\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1] ?? '';
+    const value = (m[2] ?? '').trim();
+    const at = { file, line: i + 1, column: 1 };
+    if (key === 'description') def.description = value;
+    else if (key === 'nodes') {
+      if ((NODE_SELECTORS as readonly string[]).includes(value)) {
+        def.nodes = value as NodeSelector;
+        sawNodes = true;
+      } else errors.push({ ...at, field: '@nodes', message: `unknown node selector "${value}"`, expected: NODE_SELECTORS.join(' | ') });
+    } else if (key === 'timeout') {
+      const t = parseTimeout(value);
+      if (t === undefined || t <= 0) errors.push({ ...at, field: '@timeout', message: `bad timeout "${value}"`, expected: 'seconds, e.g. 120, 90s or 5m' });
+      else def.timeoutS = t;
+    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @timeout' });
+  }
+  if (!sawNodes && errors.length === 0) {
+    errors.push({ file, line: 1, field: '@nodes', message: 'missing "# @nodes <selector>" header', expected: NODE_SELECTORS.join(' | ') });
+  }
+  if (errors.length) throw new PharosError(`invalid check header in ${file}`, { details: errors });
+  return def;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Load one suite directory. */
+export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
+  const dir = join(root, name);
+  if (!(await isDir(dir))) {
+    const known = await suiteNames(root);
+    throw new PharosError(`unknown test suite "${name}"`, {
+      hint: known.length ? `suites in ${root}: ${known.join(', ')}` : `no suites found under ${root}`,
+    });
+  }
+  const files = (await readdir(dir)).filter((f) => /^check-.*\.sh$/.test(f)).sort();
+  const checks: CheckDef[] = [];
+  for (const f of files) {
+    const file = join(dir, f);
+    checks.push(parseCheck(file, f, await readFile(file, 'utf8')));
+  }
+  const seen = new Map<string, string>();
+  for (const c of checks) {
+    const prev = seen.get(c.name);
+    if (prev) throw new PharosError(`two checks named "${c.name}" in suite ${name}: ${prev} and ${c.file}`);
+    seen.set(c.name, c.file);
+  }
+  let prelude = '';
+  const libFile = join(root, 'lib.sh');
+  const inputs = checks.map((c) => c.file);
+  try {
+    prelude = await readFile(libFile, 'utf8');
+    inputs.unshift(libFile);
+  } catch {
+    /* no shared helpers */
+  }
+  return { name, dir, checks, prelude, files: inputs };
+}
+
+/** Names of the suites under `root` (directories holding at least one check), sorted. */
+export async function suiteNames(root: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch (e) {
+    throw new PharosError(`cannot read suites directory ${root}: ${(e as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const name of entries.sort()) {
+    const dir = join(root, name);
+    if (!(await isDir(dir))) continue;
+    if ((await readdir(dir)).some((f) => /^check-.*\.sh$/.test(f))) out.push(name);
+  }
+  return out;
+}
+
+/** Every suite under `root`, loaded, by name. */
+export async function listSuites(root: string): Promise<SuiteDef[]> {
+  const out: SuiteDef[] = [];
+  for (const name of await suiteNames(root)) out.push(await loadSuite(root, name));
+  return out;
+}

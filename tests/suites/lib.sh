@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Helpers prepended to every check script by the suite runner (the checks are
+# sent over SSH with `bash -s`, so nothing needs to be installed on the guest).
+# Exit statuses: 0 pass, 77 skip (last line printed is the reason), else fail.
+
+# Print a message and skip this check.
+skip() {
+  echo "$*"
+  exit 77
+}
+
+# Print a message to stdout (so it is the last line the runner reports) and fail.
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+log() {
+  echo "--- $*"
+}
+
+# wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...
+# Re-runs COMMAND (quietly) with a growing pause (0.5 s doubling to 5 s) until
+# it succeeds or the time is up; fails naming what it waited for.
+wait_for() {
+  local what=$1 timeout=$2
+  shift 2
+  local start=$SECONDS pause=0.5
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - start >= timeout)); then
+      echo "FAIL: timed out after ${timeout}s waiting for ${what}"
+      return 1
+    fi
+    sleep "$pause"
+    case $pause in
+      0.5) pause=1 ;;
+      1) pause=2 ;;
+      *) pause=5 ;;
+    esac
+  done
+  echo "ok: ${what} (after $((SECONDS - start))s)"
+}
+
+# Hand a value to later checks of this suite (the runner adds it to their env).
+export_var() {
+  printf '::export %s=%s\n' "$1" "$2"
+}
+
+# http_get URL: body on stdout; curl, else wget, else python3.
+http_get() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS --max-time 10 "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -T 10 -O - "$1"
+  else
+    python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
+  fi
+}
+
+# The Slurm node names of the compute partition, one per line.
+slurm_nodes() {
+  sinfo -h -N -p "${PHAROS_PARTITION:-debug}" -o '%N' | sort -u
+}
+
+# Where jobs may write results everyone can read: a fresh directory on shared
+# storage, removed by the caller's trap.
+shared_scratch() {
+  local dir="${PHAROS_SHARED:-/shared}/.pharos-tests/${PHAROS_SUITE:-suite}-${PHAROS_CHECK:-check}-${PHAROS_RUN_ID:-$$}"
+  mkdir -p "$dir" && chmod 1777 "$dir" && echo "$dir"
+}

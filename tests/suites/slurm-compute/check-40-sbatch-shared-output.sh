@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# @description an sbatch job completes and its output lands on shared storage
+# @nodes controller
+# @timeout 300
+set -euo pipefail
+
+[[ ${PHAROS_SHARED_KIND:-none} != none ]] || skip "no shared storage configured: batch output would stay on the compute node"
+dir=$(shared_scratch)
+trap 'rm -rf "$dir"' EXIT
+token="pharos-$RANDOM-$RANDOM"
+job=$(sbatch --parsable -p "${PHAROS_PARTITION:-debug}" -N1 -t 5 -J pharos-batch -D "$dir" \
+  -o "$dir/job-%j.out" --wrap "echo host=\$(hostname -s); echo token=${token}")
+job=${job%%;*}
+echo "submitted job ${job}"
+out="$dir/job-${job}.out"
+
+job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
+job_over() { [[ $(job_state) =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED|GONE)$ ]]; }
+wait_for "job ${job} to finish" 240 job_over || { scontrol show job "$job" || true; exit 1; }
+state=$(job_state)
+echo "job ${job}: ${state}"
+# The file is written by the compute node through NFS; close-to-open makes it visible here.
+wait_for "the job's output file ${out}" 30 grep -q "^token=${token}$" "$out" || { ls -la "$dir"; cat "$out" 2>/dev/null || true; exit 1; }
+cat "$out"
+[[ $state == COMPLETED || $state == GONE ]] || fail "job ${job} ended ${state}"

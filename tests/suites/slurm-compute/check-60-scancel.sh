@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# @description scancel stops a running job
+# @nodes controller
+# @timeout 240
+set -euo pipefail
+
+job=$(sbatch --parsable -p "${PHAROS_PARTITION:-debug}" -N1 -t 10 -J pharos-cancel -D /tmp -o /dev/null --wrap 'sleep 600')
+job=${job%%;*}
+trap 'scancel "$job" 2>/dev/null || true' EXIT
+echo "submitted job ${job}"
+
+job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
+running() { [[ $(job_state) == RUNNING ]]; }
+wait_for "job ${job} to start running" 180 running || { scontrol show job "$job" || true; exit 1; }
+scancel "$job"
+cancelled() { [[ $(job_state) =~ ^(CANCELLED|GONE)$ ]]; }
+wait_for "job ${job} to be cancelled" 45 cancelled || { scontrol show job "$job" || true; exit 1; }
+echo "job ${job}: $(job_state)"
