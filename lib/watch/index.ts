@@ -17,6 +17,8 @@ import type { BuildSummary } from '../run/events.js';
 export type WatchEvent =
   | { type: 'watching'; paths: number }
   | { type: 'change'; path: string; kind: string }
+  /** A change arrived during a run: one follow-up run is queued (repeats coalesce). */
+  | { type: 'queued' }
   | { type: 'run-start'; run: number; changed: string[] }
   | { type: 'run-done'; run: number; summary?: BuildSummary; error?: unknown }
   | { type: 'reload'; ok: boolean; error?: unknown };
@@ -113,6 +115,7 @@ export async function watch(o: WatchOptions): Promise<void> {
     if (o.signal.aborted) return;
     if (running) {
       pending = true; // one flag: any number of changes during a run -> one follow-up
+      emit({ type: 'queued' });
       return;
     }
     loopDone = loop();

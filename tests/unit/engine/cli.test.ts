@@ -1,0 +1,92 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GRAPH_URL, cli, processAlive, readIf, recordedNames, tempRoot, waitFor } from './helpers.js';
+
+/** a -> b; b hangs in `sleep 1000` (via ctx.exec) while the file `hang` exists. */
+function project(): string {
+  const root = tempRoot('pharos-cli-');
+  writeFileSync(
+    join(root, 'pharos.build.ts'),
+    `import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { target, alias } from ${JSON.stringify(GRAPH_URL)};
+export default () => {
+  const a = target({ name: 'a', run: async (ctx) => { appendFileSync(join(ctx.root, 'runs.log'), 'a\\n'); return 1; } });
+  const b = target({ name: 'b', deps: { a }, run: async (ctx) => {
+    appendFileSync(join(ctx.root, 'runs.log'), 'b\\n');
+    if (existsSync(join(ctx.root, 'hang'))) await ctx.exec('sh', ['-c', 'echo $$ > child.pid; exec sleep 1000']);
+    return 2;
+  } });
+  const c = target({ name: 'c', deps: { a }, run: async () => 3 });
+  return { targets: [a, b, c], aliases: [alias('cluster', [b])] };
+};
+`,
+  );
+  return root;
+}
+
+const childPid = (root: string) => waitFor('the target to start `sleep 1000` (child.pid)', () => Number(readIf(join(root, 'child.pid')).trim()) || undefined);
+
+test('kill -9 mid-target: the next run redoes exactly that target', async () => {
+  const root = project();
+  writeFileSync(join(root, 'hang'), '');
+  const run1 = cli(root, ['build', 'b']);
+  const sleeper = await childPid(root);
+  run1.child.kill('SIGKILL');
+  await run1.exit;
+  process.kill(sleeper, 'SIGKILL'); // orphaned by the kill -9, as after a real crash
+  assert.equal(recordedNames(join(root, '.pharos')), new Set(['a']));
+  assert.ok(existsSync(join(root, '.pharos/lock')), 'the dead run left its lock');
+  rmSync(join(root, 'hang'));
+  const run2 = cli(root, ['build', 'b']);
+  const r = await run2.exit;
+  assert.is(r.code, 0, run2.stderr());
+  assert.is(readFileSync(join(root, 'runs.log'), 'utf8'), 'a\nb\nb\n');
+  assert.equal(recordedNames(join(root, '.pharos')), new Set(['a', 'b']));
+});
+
+test('lock contention names the holder pid; Ctrl-C stops children, records nothing, exits 130', async () => {
+  const root = project();
+  writeFileSync(join(root, 'hang'), '');
+  const run1 = cli(root, ['build']);
+  const sleeper = await childPid(root);
+  const run2 = cli(root, ['build', 'c']);
+  const r2 = await run2.exit;
+  assert.is(r2.code, 75);
+  assert.match(run2.stderr(), new RegExp(`another pharos run \\(pid ${run1.child.pid}\\) holds .*\\.pharos/lock`));
+  assert.not.match(run2.stderr(), /\n\s+at /, 'no stack trace');
+  run1.child.kill('SIGINT');
+  const r1 = await run1.exit;
+  assert.is(r1.code, 130, run1.stderr());
+  await waitFor(`sleep (pid ${sleeper}) to be gone`, () => !processAlive(sleeper), 10000);
+  assert.not.ok(recordedNames(join(root, '.pharos')).has('b'), 'b must not be recorded');
+  assert.ok(recordedNames(join(root, '.pharos')).has('a'));
+  assert.not.ok(existsSync(join(root, '.pharos/lock')), 'lock released');
+});
+
+test('failure prints the log tail, log path and re-run command; unknown target suggests names', async () => {
+  const root = tempRoot('pharos-cli-');
+  writeFileSync(
+    join(root, 'pharos.build.ts'),
+    `import { target } from ${JSON.stringify(GRAPH_URL)};
+export default () => ({ targets: [target({ name: 'image:base', run: async (ctx) => { await ctx.exec('sh', ['-c', 'echo making disk; echo no space left >&2; exit 3']); return 1; } })] });
+`,
+  );
+  const r = cli(root, ['build', 'image:base']);
+  assert.is((await r.exit).code, 1);
+  const err = r.stderr();
+  assert.match(err, /FAILED: image:base/);
+  assert.match(err, /no space left/);
+  assert.match(err, /log: .*\.pharos\/logs\/image_base\.log/);
+  assert.match(err, /re-run: pharos build image:base/);
+  const u = cli(root, ['build', 'image:bas']);
+  assert.is((await u.exit).code, 1);
+  assert.match(u.stderr(), /unknown target "image:bas"\nhint: did you mean: image:base\?/);
+  const w = cli(root, ['why', 'image:base']);
+  await w.exit;
+  assert.is(w.stdout().trim(), 'image:base: never built');
+});
+
+test.run();
