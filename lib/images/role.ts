@@ -92,6 +92,7 @@ export function roleImageVars(
     // Inside `-fw_cfg name=…,string=…` a literal comma is written twice.
     firstboot_config: cfg.replace(/,/g, ',,'),
     playbook_file: resolve(o.playbookFile ?? defaultPlaybookFor(o.role)),
+    ansible_config: join(repoRoot(), 'ansible', 'ansible.cfg'),
     with_gpu_drivers: o.withGpuDrivers ?? false,
     boot_files_dir: r.bootFilesDir,
     ssh_timeout: `${o.sshTimeoutMinutes ?? 20}m`,

@@ -100,8 +100,15 @@ variable "ssh_timeout" {
   default = "15m"
 }
 
+variable "ansible_config" {
+  type        = string
+  default     = ""
+  description = "ansible.cfg to use; default ansible/ansible.cfg of this checkout."
+}
+
 locals {
-  playbook = var.playbook_file != "" ? var.playbook_file : "${path.root}/../../ansible/playbooks/image-${var.role}.yml"
+  playbook       = var.playbook_file != "" ? var.playbook_file : "${path.root}/../../ansible/playbooks/image-${var.role}.yml"
+  ansible_config = var.ansible_config != "" ? var.ansible_config : "${path.root}/../../ansible/ansible.cfg"
 }
 
 source "qemu" "image" {
@@ -159,11 +166,11 @@ build {
     user          = "root"
     use_proxy     = false
     extra_arguments = [
-      "--extra-vars", "pharos_image_role=${var.role} pharos_with_gpu_drivers=${var.with_gpu_drivers} ansible_python_interpreter=/usr/bin/python3",
+      "--extra-vars", "pharos_image_role=${var.role} pharos_gpu_drivers=${var.with_gpu_drivers} ansible_python_interpreter=/usr/bin/python3",
     ]
     # Packer's throwaway guest on a forwarded localhost port gets a new host
     # key every build; the cluster's VMs are pinned, this one cannot be.
-    ansible_env_vars = ["ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0"]
+    ansible_env_vars = ["ANSIBLE_CONFIG=${local.ansible_config}", "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0"]
   }
 
   # The provisioned kernel may differ from the base one (upgrades, drivers):
