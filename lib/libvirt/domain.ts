@@ -91,10 +91,21 @@ export function fwcfgConfig(fields: Record<string, string | number | undefined>)
 
 const TCG_PASSTHROUGH = new Set(['host-passthrough', 'host-model', 'host', 'max', 'maximum']);
 
+/**
+ * libvirt refuses a topology whose product differs from the vCPU count. The
+ * cluster-wide topology is kept where it divides the node's vCPUs (cores scaled),
+ * else it falls back to one socket of single-threaded cores.
+ */
+export function fitTopology(t: CpuPlan['topology'], vcpus: number): { sockets: number; cores: number; threads: number } {
+  if (t && t.sockets * t.cores * t.threads === vcpus) return t;
+  if (t && vcpus % (t.sockets * t.threads) === 0) return { sockets: t.sockets, cores: vcpus / (t.sockets * t.threads), threads: t.threads };
+  return { sockets: 1, cores: vcpus, threads: 1 };
+}
+
 function cpuXml(spec: DomainSpec): string[] {
   const c = spec.cpu;
   const tcg = spec.domainType === 'qemu';
-  const topo = c.topology ?? { sockets: 1, cores: spec.vcpus, threads: 1 };
+  const topo = fitTopology(c.topology, spec.vcpus);
   const feats = [...c.features];
   if (c.nested && !tcg) feats.push('+vmx');
   const featLines = [...new Set(feats)].map((f) => {
