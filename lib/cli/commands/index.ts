@@ -5,10 +5,16 @@
  */
 import type { Command } from 'commander';
 import { register as engine } from './engine.js';
+import { register as inventory } from './inventory.js';
+import { register as config } from './config.js';
+import { register as host } from './host.js';
 
 export type Registrar = (program: Command) => void;
 
 export const registrars: Registrar[] = [
   engine,
+  inventory,
+  config,
+  host,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

@@ -1,0 +1,69 @@
+/** Host commands: `doctor` and `inventory pcie`. */
+import type { Command } from 'commander';
+import { PharosError } from '../../errors.js';
+import type { SystemPlan } from '../../model.js';
+import { resolveConfigPath, type ConfigGlobals } from './config.js';
+
+/** The plan of the config, or why there is none (doctor still checks the host). */
+async function tryPlan(arg: string | undefined, g: ConfigGlobals): Promise<{ plan?: SystemPlan; error?: PharosError }> {
+  const path = await resolveConfigPath(arg, g);
+  const { loadConfig } = await import('../../config/load.js');
+  const { planSystem } = await import('../../config/plan.js');
+  try {
+    return { plan: planSystem(await loadConfig(path)) };
+  } catch (e) {
+    if (e instanceof PharosError) return { error: e };
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the host: tools, libvirtd, KVM (boots a test guest), memory, disk, PCI passthrough')
+    .argument('[config]', 'cluster YAML whose needs are checked (default: -c, $PHAROS_CONFIG, config/local.yaml)')
+    .action(async (config: string | undefined, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<ConfigGlobals>();
+      const { plan, error } = await tryPlan(config, g);
+      const { runDoctor, formatDoctor } = await import('../../host/doctor.js');
+      const report = await runDoctor(plan);
+      if (error) {
+        report.ok = false;
+        report.checks.unshift({ id: 'config', title: 'config', status: 'fail', detail: error.message, remediation: 'run `pharos validate` for the list of problems' });
+      }
+      process.stdout.write(g.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  const inventory = program.commands.find((c) => c.name() === 'inventory') ?? program.command('inventory').description('host and cluster inventories');
+  inventory
+    .command('pcie')
+    .description('host PCI devices: ids, class, driver, IOMMU group, vfio binding, conflicts with the config')
+    .argument('[config]', 'cluster YAML whose passthrough devices are matched (default: -c, $PHAROS_CONFIG, config/local.yaml)')
+    .action(async (config: string | undefined, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<ConfigGlobals>();
+      const { plan } = await tryPlan(config, g);
+      const { pciInventory } = await import('../../host/pcie.js');
+      const rows = await pciInventory({}, plan);
+      if (g.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const { table } = await import('../../config/render-plan.js');
+      process.stdout.write(
+        `${table(
+          ['address', 'id', 'class', 'driver', 'group', 'vfio', 'assigned', 'conflicts'],
+          rows.map((r) => [
+            r.address,
+            r.vendorId ? `${r.vendorId}:${r.deviceId}` : '-',
+            r.className,
+            r.driver ?? '-',
+            r.iommuGroup === undefined ? '-' : String(r.iommuGroup),
+            r.vfioBound ? 'yes' : 'no',
+            r.assignedTo.join(',') || '-',
+            r.conflicts.join('; ') || '-',
+          ]),
+        )}\n`,
+      );
+    });
+}

@@ -1,0 +1,91 @@
+/** `pharos plan` output: the same SystemPlan as text tables, markdown, or JSON. */
+import type { ClusterPlan, ImageRef, NodePlan, SystemPlan } from '../model.js';
+
+export function table(headers: string[], rows: string[][]): string {
+  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  return [line(headers), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+function mdTable(headers: string[], rows: string[][]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+export function imageLabel(i: ImageRef): string {
+  return i.kind === 'built' ? `image:${i.name}` : i.path;
+}
+
+function gpuLabel(n: NodePlan): string {
+  const real = n.pcie.filter((d) => d.deviceType === 'gpu').map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
+  const parts = [...real];
+  if (n.emulatedGpus) parts.push(`${n.emulatedGpus} emulated`);
+  return parts.join(', ') || '-';
+}
+
+function nodeRows(c: ClusterPlan): string[][] {
+  return c.nodes.map((n) => [
+    n.name,
+    n.role,
+    String(n.vcpus),
+    `${n.memoryMiB / 1024} GiB`,
+    `${n.diskGb} GB`,
+    n.ip,
+    n.mac,
+    n.sshPort !== undefined ? `127.0.0.1:${n.sshPort}` : `${n.ip}:22`,
+    imageLabel(n.image),
+    n.autoStart ? 'yes' : 'no',
+    gpuLabel(n),
+  ]);
+}
+const NODE_HEADERS = ['vm', 'role', 'vcpu', 'memory', 'disk', 'ip', 'mac', 'ssh', 'image', 'autostart', 'gpus'];
+
+function creates(c: ClusterPlan): string[] {
+  const out = [
+    `libvirt network ${c.network.libvirtName} (${c.network.mode === 'nat' ? `NAT, bridge ${c.network.bridge}, gateway ${c.network.gateway}` : `isolated, bridge ${c.network.bridge}, no host address`})`,
+    `storage pool ${c.name}-pool`,
+    ...c.nodes.map((n) => `qcow2 overlay ${n.name}.qcow2 (${n.diskGb} GB) on ${imageLabel(n.image)}; domain ${n.name}${n.autoStart ? '' : ' (defined, not started)'}`),
+  ];
+  return out;
+}
+
+function clusterFacts(c: ClusterPlan): [string, string][] {
+  const f: [string, string][] = [
+    ['kind', c.kind],
+    ['libvirt', c.libvirtUri],
+    ['acceleration', c.acceleration === 'auto' ? 'auto (KVM if the doctor probe boots a guest, else TCG)' : c.acceleration],
+    ['cpu', `${c.cpu.model}${c.cpu.features.length ? ` ${c.cpu.features.join(',')}` : ''}`],
+    ['network', `${c.network.mode} ${c.network.subnet} (${c.network.libvirtName})`],
+    ['shared storage', c.storage.shared === 'none' ? 'none' : `${c.storage.shared} at ${c.storage.mountPoint}`],
+    ['monitoring', Object.entries(c.monitoring).filter(([, v]) => v).map(([k]) => (k === 'nodeExporter' ? 'node_exporter' : k)).join(', ') || 'off'],
+  ];
+  if (c.slurm) f.push(['slurm', `partitions ${c.slurm.partitions.join(',')} (default ${c.slurm.defaultPartition}), max time ${c.slurm.maxJobTime}`]);
+  if (c.kubernetes) f.push(['kubernetes', `cni ${c.kubernetes.cni}, ingress ${c.kubernetes.ingress}, storage ${c.kubernetes.storageClass}`]);
+  return f;
+}
+
+function images(p: SystemPlan): string[] {
+  const b = p.baseImage;
+  const out = [b.source === 'mmdebstrap' ? `image:base — mmdebstrap ${b.suite} from ${b.mirror}${b.packages.length ? ` + ${b.packages.join(' ')}` : ''}` : `image:base — ${b.url} (${b.checksum})`];
+  const used = new Set(p.clusters.flatMap((c) => c.nodes.map((n) => imageLabel(n.image))));
+  for (const u of [...used].sort()) if (u !== 'image:base') out.push(u.startsWith('image:') ? `${u} — built by Pharos from image:base` : `${u} — user image (must exist)`);
+  return out;
+}
+
+export function planText(p: SystemPlan): string {
+  const out: string[] = [`plan for ${p.configPath} (${p.name})`, '', 'images:', ...images(p).map((l) => `  ${l}`)];
+  for (const c of p.clusters) {
+    out.push('', `cluster ${c.name}`);
+    for (const [k, v] of clusterFacts(c)) out.push(`  ${k.padEnd(15)}${v}`);
+    out.push('', table(NODE_HEADERS, nodeRows(c)).replace(/^/gm, '  '), '', '  creates:', ...creates(c).map((l) => `    ${l}`));
+  }
+  return out.join('\n');
+}
+
+export function planMarkdown(p: SystemPlan): string {
+  const out: string[] = [`# Plan: ${p.name}`, '', `Config: \`${p.configPath}\``, '', '## Images', '', ...images(p).map((l) => `- ${l}`)];
+  for (const c of p.clusters) {
+    out.push('', `## Cluster \`${c.name}\``, '', mdTable(['setting', 'value'], clusterFacts(c)), '', '### VMs', '', mdTable(NODE_HEADERS, nodeRows(c)), '', '### Creates', '', ...creates(c).map((l) => `- ${l}`));
+  }
+  return out.join('\n');
+}
