@@ -1,0 +1,272 @@
+/**
+ * ansible-playbook for the graph: one call runs a playbook with Pharos's
+ * ansible.cfg, streams its output, and returns the PLAY RECAP as numbers (a
+ * second deploy must report `changed: 0`). Also the table of deploy roles: which
+ * hosts each role applies to, what it must run after, and which files shape
+ * it — what `deploy:<role>` targets are made from.
+ */
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PharosError } from '../errors.js';
+import type { ClusterPlan } from '../model.js';
+import { exec, shellQuote } from './exec.js';
+
+/** `ansible/` in this checkout. */
+export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ansible');
+export const ANSIBLE_CFG = join(ANSIBLE_DIR, 'ansible.cfg');
+export const RUNTIME_PLAYBOOK = join(ANSIBLE_DIR, 'playbooks', 'playbook-hpc-runtime.yml');
+export const DEPLOY_ROLE_PLAYBOOK = join(ANSIBLE_DIR, 'playbooks', 'deploy-role.yml');
+export const IMAGE_PLAYBOOKS = {
+  'hpc-controller': join(ANSIBLE_DIR, 'playbooks', 'image-hpc-controller.yml'),
+  'hpc-compute': join(ANSIBLE_DIR, 'playbooks', 'image-hpc-compute.yml'),
+} as const;
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+export interface PlaybookResult {
+  /** Sums over every host. */
+  ok: number;
+  changed: number;
+  failed: number;
+  unreachable: number;
+  skipped: number;
+  recap: Record<string, HostRecap>;
+  durationMs: number;
+  /** ansible-playbook's exit status (0 on success). */
+  code: number;
+  /** The command line, for "re-run with" hints. */
+  command: string;
+}
+
+export type ExtraVarValue = string | number | boolean | ExtraVarValue[] | { [k: string]: ExtraVarValue };
+
+export interface RunPlaybookOptions {
+  /** Absolute, or relative to `ansible/playbooks/`. */
+  playbook: string;
+  inventoryPath: string;
+  /** Host pattern for `--limit`. */
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  /** Passed as one JSON `-e` argument (typed values survive). */
+  extraVars?: Record<string, ExtraVarValue>;
+  check?: boolean;
+  diff?: boolean;
+  /** Extra -v flags (0–4). */
+  verbosity?: number;
+  signal?: AbortSignal;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Throw a PharosError when a host failed or was unreachable (default true). */
+  throwOnFailure?: boolean;
+}
+
+const RECAP_LINE = /^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$/;
+
+/** Parses the PLAY RECAP block of ansible-playbook's default output. Hosts
+ *  that appear in several recaps (several playbooks in one run) are summed. */
+export function parseRecap(output: string): Record<string, HostRecap> {
+  const recap: Record<string, HostRecap> = {};
+  let inRecap = false;
+  // eslint-disable-next-line no-control-regex
+  for (const raw of output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+    const line = raw.trimEnd();
+    if (line.startsWith('PLAY RECAP')) {
+      inRecap = true;
+      continue;
+    }
+    if (!inRecap) continue;
+    const m = RECAP_LINE.exec(line.trim());
+    if (!m) {
+      if (line.trim() !== '') inRecap = false;
+      continue;
+    }
+    const host = m[1] as string;
+    const r = (recap[host] ??= { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+    for (const kv of (m[2] as string).trim().split(/\s+/)) {
+      const [k, v] = kv.split('=');
+      if (k !== undefined && v !== undefined && k in r) r[k as keyof HostRecap] += Number(v);
+    }
+  }
+  return recap;
+}
+
+export function playbookArgs(opts: RunPlaybookOptions): string[] {
+  const playbook = resolve(join(ANSIBLE_DIR, 'playbooks'), opts.playbook);
+  const args = ['-i', opts.inventoryPath];
+  if (opts.limit) args.push('--limit', opts.limit);
+  if (opts.tags?.length) args.push('--tags', opts.tags.join(','));
+  if (opts.skipTags?.length) args.push('--skip-tags', opts.skipTags.join(','));
+  if (opts.extraVars && Object.keys(opts.extraVars).length > 0) args.push('-e', JSON.stringify(opts.extraVars));
+  if (opts.check) args.push('--check');
+  if (opts.diff) args.push('--diff');
+  if (opts.verbosity && opts.verbosity > 0) args.push(`-${'v'.repeat(Math.min(4, opts.verbosity))}`);
+  args.push(playbook);
+  return args;
+}
+
+/** The environment every Pharos ansible run gets: our ansible.cfg, no colour
+ *  (the recap is parsed), unbuffered output (progress streams live). */
+export function ansibleEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    ANSIBLE_CONFIG: ANSIBLE_CFG,
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookResult> {
+  const args = playbookArgs(opts);
+  const command = shellQuote(['ANSIBLE_CONFIG=' + ANSIBLE_CFG, 'ansible-playbook', ...args]);
+  const started = Date.now();
+  const r = await exec('ansible-playbook', args, {
+    cwd: ANSIBLE_DIR,
+    env: ansibleEnv(opts.env),
+    onLine: opts.onLine,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs,
+    timeoutWhat: `ansible-playbook ${opts.playbook}`,
+    // Exit codes 1–8 still print a recap worth reporting.
+    okCodes: [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    pkg: 'ansible-core',
+  });
+  const recap = parseRecap(r.stdout);
+  const hosts = Object.values(recap);
+  const sum = (k: keyof HostRecap): number => hosts.reduce((a, h) => a + h[k], 0);
+  const result: PlaybookResult = {
+    ok: sum('ok'),
+    changed: sum('changed'),
+    failed: sum('failed'),
+    unreachable: sum('unreachable'),
+    skipped: sum('skipped'),
+    recap,
+    durationMs: Date.now() - started,
+    code: r.code,
+    command,
+  };
+  if (r.code !== 0 && (opts.throwOnFailure ?? true)) {
+    const bad = Object.entries(recap)
+      .filter(([, h]) => h.failed > 0 || h.unreachable > 0)
+      .map(([host, h]) => `${host} (${h.failed > 0 ? `${h.failed} failed` : ''}${h.failed > 0 && h.unreachable > 0 ? ', ' : ''}${h.unreachable > 0 ? 'unreachable' : ''})`);
+    const tail = (r.stdout + r.stderr).trimEnd().split('\n').slice(-25).join('\n');
+    throw new PharosError(
+      bad.length > 0
+        ? `ansible-playbook ${opts.playbook} failed on ${bad.join(', ')}`
+        : `ansible-playbook ${opts.playbook} exited with status ${r.code}\n${tail}`,
+      {
+        hint: `re-run with: ${command}`,
+        details: bad.length > 0 ? [{ message: tail }] : [],
+        exitCode: 1,
+      },
+    );
+  }
+  return result;
+}
+
+// ------------------------------------------------------------ deploy roles
+
+export interface DeployRole {
+  /** Role directory under `ansible/roles/`; the target is `deploy:<role>`. */
+  role: string;
+  /** Inventory host pattern the role applies to. */
+  hosts: string;
+  /** Roles that must have been deployed first (only those present in the list). */
+  after: string[];
+  /** Files whose content shapes the role (globs relative to the repository root). */
+  inputs: string[];
+  /** How to run it: the generic one-role playbook with these extra vars. */
+  playbook: string;
+  extraVars: { pharos_role: string; pharos_hosts: string };
+}
+
+interface RoleSpec {
+  role: string;
+  hosts: string;
+  after: string[];
+  /** Roles pulled in through meta/main.yml dependencies. */
+  uses?: string[];
+  when: (c: ClusterPlan) => boolean;
+}
+
+const hasRealGpu = (c: ClusterPlan): boolean => c.nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
+const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
+const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
+const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
+
+/**
+ * Every deploy role, in the order of playbook-hpc-runtime.yml. `after` names
+ * roles that may be absent for a given cluster (no NFS with BeeGFS); the
+ * filtered list drops those edges and keeps the order transitive.
+ */
+export const ROLE_TARGETS: readonly RoleSpec[] = [
+  { role: 'base', hosts: 'hpc', after: [], when: hpc },
+  { role: 'munge', hosts: 'hpc', after: ['base'], when: hpc },
+  { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], when: (c) => hpc(c) && nfs(c) },
+  { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], when: hpc },
+  { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], when: (c) => hpc(c) && nfs(c) },
+  { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-client', hosts: 'beegfs_clients', after: ['beegfs-storage'], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'nvidia-gpu-drivers', hosts: 'hpc_gpu_nodes', after: ['base'], when: (c) => hpc(c) && hasRealGpu(c) },
+  {
+    role: 'slurm-compute',
+    hosts: 'hpc_compute_nodes',
+    // Jobs write to shared storage, and GRES on real GPUs needs the driver's
+    // device files.
+    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'nvidia-gpu-drivers'],
+    uses: ['slurm-common'],
+    when: hpc,
+  },
+  { role: 'monitoring', hosts: 'hpc', after: ['base'], when: hpc },
+];
+
+/** Inputs every deploy shares: the settings and the generic playbook. */
+const COMMON_INPUTS = ['ansible/ansible.cfg', 'ansible/playbooks/deploy-role.yml'];
+
+/** The deploy roles for one cluster (empty for a cloud cluster: Kubernetes is
+ *  deployed by kubespray from the k8s inventory, outside these roles). */
+export function deployRoles(cluster: ClusterPlan): DeployRole[] {
+  const present = ROLE_TARGETS.filter((r) => r.when(cluster));
+  const names = new Set(present.map((r) => r.role));
+  const byName = new Map(ROLE_TARGETS.map((r) => [r.role, r]));
+  // An absent role's own predecessors are inherited, so dropping nfs-client
+  // still leaves slurm-compute after nfs-server's predecessors.
+  const effectiveAfter = (deps: string[], seen = new Set<string>()): string[] => {
+    const out: string[] = [];
+    for (const d of deps) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      if (names.has(d)) out.push(d);
+      else out.push(...effectiveAfter(byName.get(d)?.after ?? [], seen));
+    }
+    return [...new Set(out)];
+  };
+  return present.map((r) => ({
+    role: r.role,
+    hosts: r.hosts,
+    after: effectiveAfter(r.after),
+    inputs: [r.role, ...(r.uses ?? [])].map((x) => `ansible/roles/${x}/**`).concat(COMMON_INPUTS),
+    playbook: DEPLOY_ROLE_PLAYBOOK,
+    extraVars: { pharos_role: r.role, pharos_hosts: r.hosts },
+  }));
+}
+
+/** Runs one deploy role on its hosts. */
+export function runDeployRole(
+  role: DeployRole,
+  opts: Omit<RunPlaybookOptions, 'playbook' | 'extraVars'> & { extraVars?: Record<string, ExtraVarValue> },
+): Promise<PlaybookResult> {
+  return runPlaybook({ ...opts, playbook: role.playbook, extraVars: { ...opts.extraVars, ...role.extraVars } });
+}

@@ -1,0 +1,140 @@
+/**
+ * Inventory from a cluster plan: golden INI and YAML for the local default and
+ * the example workstation config, both forms read identically by the real
+ * `ansible-inventory`, and the hand-written plans agree with planSystem().
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildInventory, gpuDevices, slurmGres, slurmRealMemory, toIni, toYaml } from '../../../lib/inventory/index.js';
+import { accessFromState } from '../../../lib/inventory/access.js';
+import { PharosError } from '../../../lib/errors.js';
+import { exec } from '../../../lib/tools/exec.js';
+import { loadConfig, planSystem } from '../../../lib/config/index.js';
+import { examplePlan, exampleCloudPlan, localAccess, localPlan, natAccess } from './plans.js';
+import { golden, REPO, requireTool } from './helpers.js';
+
+const EXAMPLE_CONFIG = '/work/shared/reference/ai-how-configs/example-multi-gpu-clusters.yaml';
+const cases = {
+  local: () => buildInventory(localPlan(), localAccess()),
+  example: () => buildInventory(examplePlan(), natAccess('hpc-cluster')),
+  'example-cloud': () => buildInventory(exampleCloudPlan(), natAccess('cloud-cluster')),
+};
+
+for (const [name, make] of Object.entries(cases)) {
+  test(`golden inventory ${name} (INI and YAML)`, () => {
+    const inv = make();
+    golden(`inventory/${name}.ini`, toIni(inv));
+    golden(`inventory/${name}.yml`, toYaml(inv));
+  });
+}
+
+async function ansibleInventory(file: string): Promise<unknown> {
+  const r = await exec('ansible-inventory', ['-i', file, '--list'], { pkg: 'ansible-core', timeoutMs: 60_000 });
+  const data = JSON.parse(r.stdout) as Record<string, { children?: string[] }>;
+  // The order of top-level groups follows where each is first mentioned in the
+  // file, which legitimately differs between the two formats.
+  for (const g of Object.values(data)) g.children?.sort();
+  return data;
+}
+
+test('ansible-inventory reads the INI and YAML forms identically', async () => {
+  await requireTool('ansible-inventory', 'ansible-core');
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-inv-'));
+  try {
+    for (const [name, make] of Object.entries(cases)) {
+      const inv = make();
+      writeFileSync(join(dir, `${name}.ini`), toIni(inv));
+      writeFileSync(join(dir, `${name}.yml`), toYaml(inv));
+      const fromIni = await ansibleInventory(join(dir, `${name}.ini`));
+      const fromYaml = await ansibleInventory(join(dir, `${name}.yml`));
+      assert.equal(fromIni, fromYaml, `${name}: INI and YAML inventories differ for Ansible`);
+    }
+    // Types survive: numbers stay numbers, lists stay lists, 24:00:00 stays a string.
+    const parsed = (await ansibleInventory(join(dir, 'example.ini'))) as {
+      _meta: { hostvars: Record<string, Record<string, unknown>> };
+      hpc_gpu_nodes: { hosts: string[] };
+    };
+    const h = parsed._meta.hostvars['hpc-cluster-compute-01'] ?? {};
+    assert.is(h.cpu_cores, 8);
+    assert.is(h.has_gpu, true);
+    assert.is(h.slurm_max_time, '24:00:00');
+    assert.equal(h.slurm_partitions, ['gpu', 'debug']);
+    assert.equal(h.gpu_devices, [{ type: 'nvidia_2805', file: '/dev/nvidia0' }]);
+    assert.equal(parsed.hpc_gpu_nodes.hosts, ['hpc-cluster-compute-01', 'hpc-cluster-compute-02']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('user mode: every host is 127.0.0.1 with its own port, key and pinned known_hosts', () => {
+  const inv = buildInventory(localPlan(), localAccess());
+  const ports = Object.values(inv.hosts).map((h) => h.ansible_port);
+  assert.equal(ports, [2210, 2211, 2212]);
+  assert.ok(Object.values(inv.hosts).every((h) => h.ansible_host === '127.0.0.1' && h.ansible_user === 'root'));
+  const args = String(inv.groups.find((g) => g.name === 'hpc')?.vars.ansible_ssh_common_args);
+  assert.match(args, 'UserKnownHostsFile=/var/lib/pharos/clusters/pharos/known_hosts');
+  assert.match(args, 'StrictHostKeyChecking=yes');
+  assert.not.match(args, 'StrictHostKeyChecking=no');
+});
+
+test('user mode without a port for a node is one clear error', () => {
+  const access = localAccess();
+  access.nodes.delete('pharos-compute-02');
+  try {
+    buildInventory(localPlan(), access);
+    assert.unreachable('expected a PharosError');
+  } catch (e) {
+    assert.instance(e, PharosError);
+    assert.match((e as PharosError).message, 'pharos-compute-02');
+  }
+});
+
+test('access from cluster state maps VM records to hosts and ports', () => {
+  const access = accessFromState(
+    {
+      version: 1, cluster: 'pharos', uri: 'qemu:///system', networkMode: 'user', network: 'n', pool: 'p', poolDir: '/p', updatedAt: '',
+      vms: {
+        'pharos-controller': { name: 'pharos-controller', shortName: 'controller', ip: '10.77.0.10', mac: 'm', sshHost: '127.0.0.1', sshPort: 22200, disk: 'd', consoleLog: 'c', pci: [] },
+      },
+    },
+    { privateKey: '/k', knownHosts: '/kh' },
+  );
+  assert.equal(access.nodes.get('pharos-controller'), { host: '127.0.0.1', port: 22200 });
+  assert.is(access.keyFile, '/k');
+  assert.is(access.knownHostsFile, '/kh');
+});
+
+test('GPU naming: real GPUs as <vendor>_<device> on /dev/nvidiaK, emulated on /dev/pharos-gpuK', () => {
+  const [, c1] = examplePlan().nodes;
+  assert.equal(gpuDevices(c1!), [{ type: 'nvidia_2805', file: '/dev/nvidia0' }]);
+  const [, l1] = localPlan().nodes;
+  const devs = gpuDevices(l1!);
+  assert.equal(devs.map((d) => d.file), ['/dev/pharos-gpu0', '/dev/pharos-gpu1']);
+  assert.is(slurmGres(devs), 'gpu:emulated:2');
+  assert.is(slurmGres([]), '');
+});
+
+test('RealMemory stays below what slurmd sees in the VM', () => {
+  assert.is(slurmRealMemory(1024), 896);
+  assert.ok(slurmRealMemory(16384) < 16384 - 512);
+  assert.ok(slurmRealMemory(256) > 0);
+});
+
+test('the hand-written plans agree with planSystem() for the real configs', async () => {
+  const local = planSystem(await loadConfig(join(REPO, 'config', 'local.yaml')));
+  const lc = local.clusters.find((c) => c.kind === 'hpc');
+  assert.ok(lc, 'config/local.yaml has an HPC cluster');
+  assert.fixture(toYaml(buildInventory(lc, localAccess())), toYaml(buildInventory(localPlan(), localAccess())));
+  const ex = planSystem(await loadConfig(EXAMPLE_CONFIG));
+  const hc = ex.clusters.find((c) => c.kind === 'hpc');
+  assert.ok(hc, 'the example config has an HPC cluster');
+  assert.fixture(toYaml(buildInventory(hc, natAccess('hpc-cluster'))), toYaml(buildInventory(examplePlan(), natAccess('hpc-cluster'))));
+  const cc = ex.clusters.find((c) => c.kind === 'cloud');
+  assert.ok(cc, 'the example config has a cloud cluster');
+  assert.fixture(toYaml(buildInventory(cc, natAccess('cloud-cluster'))), toYaml(buildInventory(exampleCloudPlan(), natAccess('cloud-cluster'))));
+});
+
+test.run();
