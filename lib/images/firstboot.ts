@@ -14,8 +14,11 @@
  *   cluster_ip=<ipv4>/<prefix>                   static address of the cluster NIC
  *   cluster_mac=<mac>                            which NIC that is
  *   mgmt_mac=<mac>                               optional; management NIC (DHCP)
- *   hosts=<name>:<ip>,<name>:<ip>                optional; /etc/hosts entries
- * Every NIC other than the cluster NIC gets DHCP. The guest prints its host
+ *   hosts=<name>:<ip> <name>:<ip>                optional; /etc/hosts entries
+ *                                                (space-separated; commas accepted)
+ * The rendered text never contains a comma: libvirt 9.0 copies the entry into
+ * QEMU's `-fw_cfg name=…,string=…` without doubling commas, so one would cut
+ * the value short. Every NIC other than the cluster NIC gets DHCP. The guest prints its host
  * keys on the serial console as `PHAROS-HOSTKEY <type> <base64>` lines.
  */
 import { PharosError } from '../errors.js';
@@ -62,6 +65,7 @@ export function renderFirstbootConfig(c: FirstbootConfig): string {
     const key = k.trim();
     oneLine('ssh_authorized_key', key);
     if (!/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(key)) bad('ssh_authorized_key', key, 'an OpenSSH public key line');
+    if (key.includes(',')) bad('ssh_authorized_key', key, 'a key whose comment has no comma (fw_cfg through libvirt cannot carry one)');
     lines.push(`ssh_authorized_key=${key}`);
   }
   if (c.clusterIp !== undefined) {
@@ -84,7 +88,7 @@ export function renderFirstbootConfig(c: FirstbootConfig): string {
       if (!HOSTNAME.test(h.name) && !/^[A-Za-z0-9.-]+$/.test(h.name)) bad('hosts', h.name, 'a host name');
       checkIpv4('hosts', h.ip);
     }
-    lines.push(`hosts=${c.hosts.map((h) => `${h.name}:${h.ip}`).join(',')}`);
+    lines.push(`hosts=${c.hosts.map((h) => `${h.name}:${h.ip}`).join(' ')}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -117,7 +121,7 @@ export function parseFirstbootConfig(text: string): FirstbootConfig {
         break;
       case 'hosts':
         c.hosts = value
-          .split(',')
+          .split(/[,\s]+/)
           .filter((e) => e.includes(':'))
           .map((e) => ({ name: e.slice(0, e.indexOf(':')), ip: e.slice(e.indexOf(':') + 1) }))
           .filter((h) => h.name && h.ip);

@@ -7,7 +7,9 @@
 #   QEMU:    -fw_cfg name=opt/pharos/config,string=<text>   (commas doubled)
 #   libvirt: <sysinfo type='fwcfg'><entry name='opt/pharos/config'>text</entry>
 #
-# Format (also in lib/images/firstboot.ts, which renders and parses it): one
+# Format (also in lib/images/firstboot.ts, which renders and parses it; the
+# renderer never emits a comma, because libvirt 9.0 passes the text to QEMU's
+# -fw_cfg without doubling them): one
 # `key=value` per line; the value is everything after the first '='; blank lines
 # and lines starting with '#' are ignored; unknown keys are ignored.
 #   hostname=<name>                   hostname (required for a real VM)
@@ -15,7 +17,8 @@
 #   cluster_ip=<addr>/<prefix>        static address for the cluster NIC
 #   cluster_mac=<mac>                 which NIC is the cluster NIC
 #   mgmt_mac=<mac>                    optional: the management NIC (DHCP)
-#   hosts=<name>:<ip>,<name>:<ip>     optional: entries for /etc/hosts
+#   hosts=<name>:<ip> <name>:<ip>     optional: entries for /etc/hosts
+#                                     (space- or comma-separated)
 #
 # Every NIC other than the cluster NIC gets DHCP (QEMU user networking hands out
 # 10.0.2.15). Host keys are generated when missing (images ship without them)
@@ -95,7 +98,8 @@ if [ -f "$hosts_file" ]; then
 	fi
 	if [ -n "$hosts" ]; then
 		old_ifs=$IFS
-		IFS=','
+		IFS=', '
+		set -f # split on separators only, never glob a config value
 		for entry in $hosts; do
 			name=${entry%%:*}
 			ip=${entry#*:}
@@ -104,6 +108,7 @@ if [ -f "$hosts_file" ]; then
 $ip	$name"
 			fi
 		done
+		set +f
 		IFS=$old_ifs
 	fi
 	if [ -n "$block" ]; then

@@ -40,10 +40,18 @@ test('render writes one key=value line per field, MACs lower-cased', () => {
       'cluster_ip=10.77.0.11/24',
       'cluster_mac=52:54:00:aa:00:0b',
       'mgmt_mac=52:54:00:bb:00:0b',
-      'hosts=hpc-controller:10.77.0.10,hpc-compute-01:10.77.0.11',
+      'hosts=hpc-controller:10.77.0.10 hpc-compute-01:10.77.0.11',
       '',
     ].join('\n'),
   );
+});
+
+test('rendered text has no comma (libvirt 9.0 does not escape them for -fw_cfg)', () => {
+  assert.not.ok(renderFirstbootConfig(full).includes(','));
+  assert.equal(parseFirstbootConfig('hosts=a:1.1.1.1,b:2.2.2.2').hosts, [
+    { name: 'a', ip: '1.1.1.1' },
+    { name: 'b', ip: '2.2.2.2' },
+  ]);
 });
 
 test('parse(render(x)) round-trips, ignores comments and unknown keys', () => {
@@ -59,6 +67,7 @@ test('render rejects values the guest could not use', () => {
     { clusterMac: '52:54:00:aa:00' },
     { sshAuthorizedKeys: ['not a key'] },
     { sshAuthorizedKeys: [`${KEY}\nhostname=evil`] },
+    { sshAuthorizedKeys: [`${KEY},x`] },
     { hosts: [{ name: 'x', ip: '1.2.3' }] },
   ];
   for (const c of cases) {
