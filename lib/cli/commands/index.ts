@@ -8,6 +8,7 @@ import { register as engine } from './engine.js';
 import { register as inventory } from './inventory.js';
 import { register as config } from './config.js';
 import { register as host } from './host.js';
+import { register as test } from './test.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -16,5 +17,6 @@ export const registrars: Registrar[] = [
   inventory,
   config,
   host,
+  test,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];
