@@ -173,7 +173,16 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
       }
       case 'required': {
         const prop = (e.params as { missingProperty: string }).missingProperty;
-        out.push({ ...base, ...locate(path, { key: true }), message: `missing required field \`${prop}\``, field: fieldPath([...path, prop]) });
+        const allowed = Object.keys((ps?.['properties'] as Record<string, unknown> | undefined) ?? {});
+        const present = e.data && typeof e.data === 'object' ? Object.keys(e.data as object).filter((k) => !allowed.includes(k)) : [];
+        const near = present.find((k) => k.startsWith(`${prop}_`) || k.endsWith(`_${prop}`) || closest(k, [prop]) !== undefined);
+        out.push({
+          ...base,
+          ...locate(path, { key: true }),
+          message: `missing required field \`${prop}\``,
+          field: fieldPath([...path, prop]),
+          hint: near ? `found \`${near}\`: rename it to \`${prop}\`` : undefined,
+        });
         break;
       }
       case 'type': {
@@ -191,9 +200,17 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
         });
         break;
       case 'anyOf':
-      case 'oneOf':
-        out.push({ ...base, ...locate(path), message: `\`${show(e.data)}\` is not accepted here`, expected: desc ?? 'one of the allowed forms' });
+      case 'oneOf': {
+        const branches = (ps?.[e.keyword] as Record<string, unknown>[] | undefined) ?? [];
+        const ipOrDhcp = branches.some((b) => b['format'] === 'ipv4');
+        out.push({
+          ...base,
+          ...locate(path),
+          message: ipOrDhcp ? `\`${show(e.data)}\` is not a valid IPv4 address (nor DHCP)` : `\`${show(e.data)}\` is not accepted here`,
+          expected: ipOrDhcp ? 'four numbers 0-255 separated by dots, or DHCP' : (desc ?? 'one of the allowed forms'),
+        });
         break;
+      }
       case 'enum':
       case 'const': {
         const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues ?? []) : [(e.params as { allowedValue: unknown }).allowedValue];
@@ -214,6 +231,16 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
           message: `\`${show(e.data)}\` is not in the expected form`,
           expected: desc ?? `a string matching ${(e.params as { pattern: string }).pattern}`,
         });
+        break;
+      case 'minItems':
+        out.push({ ...base, ...locate(path), message: `the list is too short`, expected: `at least ${(e.params as { limit: number }).limit} item(s)` });
+        break;
+      case 'minimum':
+      case 'maximum':
+        out.push({ ...base, ...locate(path), message: `${show(e.data)} is out of range`, expected: `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}` });
+        break;
+      case 'minProperties':
+        out.push({ ...base, ...locate(path), message: 'nothing defined here', expected: `at least ${(e.params as { limit: number }).limit} entry (e.g. hpc)` });
         break;
       default:
         out.push({ ...base, ...locate(path), message: `${show(e.data)}: ${e.message ?? e.keyword}` });
@@ -269,7 +296,7 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
     ]);
   }
   const lc = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(source, { lineCounter: lc, uniqueKeys: true });
   if (doc.errors.length) {
     fail(
       file,
