@@ -298,9 +298,10 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
   const lc = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lc, uniqueKeys: true });
   if (doc.errors.length) {
+    // After the first syntax error the parser mostly reports its consequences: show the first few.
     fail(
       file,
-      doc.errors.map((e) => ({
+      doc.errors.slice(0, 3).map((e) => ({
         file,
         line: e.linePos?.[0].line,
         column: e.linePos?.[0].col,
