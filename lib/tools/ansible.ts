@@ -253,10 +253,20 @@ export function deployRoles(cluster: ClusterPlan): DeployRole[] {
     }
     return [...new Set(out)];
   };
+  const direct = new Map(present.map((r) => [r.role, effectiveAfter(r.after)]));
+  const ancestors = (role: string, acc = new Set<string>()): Set<string> => {
+    for (const d of direct.get(role) ?? []) if (!acc.has(d)) ancestors(d, acc.add(d));
+    return acc;
+  };
+  // Keep only edges not implied by another one (base is already before munge).
+  const reduced = (role: string): string[] => {
+    const deps = direct.get(role) ?? [];
+    return deps.filter((d) => !deps.some((o) => o !== d && ancestors(o).has(d)));
+  };
   return present.map((r) => ({
     role: r.role,
     hosts: r.hosts,
-    after: effectiveAfter(r.after),
+    after: reduced(r.role),
     inputs: [r.role, ...(r.uses ?? [])].map((x) => `ansible/roles/${x}/**`).concat(COMMON_INPUTS),
     playbook: DEPLOY_ROLE_PLAYBOOK,
     extraVars: { pharos_role: r.role, pharos_hosts: r.hosts },

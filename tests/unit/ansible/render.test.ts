@@ -1,0 +1,120 @@
+/**
+ * The roles' configuration files rendered by REAL Ansible from the generated
+ * inventory (render.yml on this machine, connection=local, writing only into a
+ * temp dir) and compared with golden files: slurm.conf, cgroup.conf, gres.conf,
+ * /etc/hosts, chrony, exports, the mount unit, Prometheus. Runs through
+ * runPlaybook, so the PLAY RECAP parsing is exercised on real output too.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildInventory, toYaml, toIni, type Inventory } from '../../../lib/inventory/index.js';
+import { runPlaybook } from '../../../lib/tools/ansible.js';
+import { PharosError } from '../../../lib/errors.js';
+import type { ClusterPlan } from '../../../lib/model.js';
+import { examplePlan, localAccess, localPlan, natAccess } from './plans.js';
+import { goldenTree, requireTool } from './helpers.js';
+
+const RENDER = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'render.yml');
+
+async function render(inv: Inventory, format: 'ini' | 'yaml' = 'yaml'): Promise<{ dir: string; out: string; changed: number; hosts: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-render-'));
+  const invFile = join(dir, format === 'ini' ? 'inventory.ini' : 'inventory.yml');
+  writeFileSync(invFile, format === 'ini' ? toIni(inv) : toYaml(inv));
+  const out = join(dir, 'out');
+  const r = await runPlaybook({
+    playbook: RENDER,
+    inventoryPath: invFile,
+    extraVars: { ansible_connection: 'local', render_out: out },
+    timeoutMs: 120_000,
+  });
+  return { dir, out, changed: r.changed, hosts: Object.keys(r.recap).sort() };
+}
+
+const cases: Record<string, () => ClusterPlan> = { local: localPlan, example: examplePlan };
+const accessFor = (name: string) => (name === 'local' ? localAccess() : natAccess('hpc-cluster'));
+
+// One real render per config, shared by the tests below (ansible-playbook is
+// the slow part). The example goes through the INI form, the local default
+// through YAML, so both writers feed the templates.
+const renders = new Map<string, ReturnType<typeof render>>();
+function rendered(name: string): ReturnType<typeof render> {
+  let r = renders.get(name);
+  if (!r) {
+    const plan = cases[name];
+    if (!plan) throw new Error(`no case ${name}`);
+    r = render(buildInventory(plan(), accessFor(name)), name === 'local' ? 'yaml' : 'ini');
+    renders.set(name, r);
+  }
+  return r;
+}
+
+for (const [name, plan] of Object.entries(cases)) {
+  test(`rendered configuration for ${name} matches the golden files`, async () => {
+    await requireTool('ansible-playbook', 'ansible-core');
+    const p = plan();
+    const r = await rendered(name);
+    {
+      assert.equal(r.hosts, p.nodes.map((n) => n.name).sort(), 'every node appears in the PLAY RECAP');
+      assert.ok(r.changed > 0, 'files were written');
+      goldenTree(`render/${name}`, r.out);
+      // Slurm compares config hashes between daemons: identical everywhere.
+      for (const f of ['slurm.conf', 'cgroup.conf', 'gres.conf']) {
+        const texts = p.nodes.map((n) => readFileSync(join(r.out, n.name, f), 'utf8'));
+        assert.ok(texts.every((t) => t === texts[0]), `${f} differs between nodes`);
+      }
+    }
+  });
+}
+
+test('slurm.conf follows slurm_config: partitions, default, MaxTime, nodes, GRES', async () => {
+  const r = await rendered('example');
+  {
+    const conf = readFileSync(join(r.out, 'hpc-cluster-controller', 'slurm.conf'), 'utf8');
+    assert.match(conf, /^PartitionName=gpu Nodes=hpc-cluster-compute-01,hpc-cluster-compute-02 Default=YES MaxTime=24:00:00 State=UP$/m);
+    assert.match(conf, /^PartitionName=debug .* Default=NO MaxTime=24:00:00/m);
+    assert.match(conf, /^SlurmctldHost=hpc-cluster-controller\(192\.168\.100\.10\)$/m);
+    assert.match(conf, /^NodeName=hpc-cluster-compute-01 NodeAddr=192\.168\.100\.11 CPUs=8 RealMemory=\d+ Gres=gpu:nvidia_2805:1 /m);
+    assert.match(conf, /^SelectType=select\/cons_tres$/m);
+    assert.match(conf, /^GresTypes=gpu$/m);
+    for (const m of conf.matchAll(/RealMemory=(\d+)/g)) assert.ok(Number(m[1]) < 16384);
+    const gres = readFileSync(join(r.out, 'hpc-cluster-compute-02', 'gres.conf'), 'utf8');
+    assert.match(gres, 'NodeName=hpc-cluster-compute-02 Name=gpu Type=nvidia_2504 File=/dev/nvidia0');
+    assert.match(readFileSync(join(r.out, 'hpc-cluster-compute-01', 'cgroup.conf'), 'utf8'), 'ConstrainDevices=yes');
+  }
+});
+
+test('emulated GPUs: device nodes declared for systemd-tmpfiles, no device isolation', async () => {
+  const r = await rendered('local');
+  const tmpfiles = readFileSync(join(r.out, 'pharos-compute-01', 'pharos-gpu.conf'), 'utf8');
+  assert.match(tmpfiles, /^c \/dev\/pharos-gpu0 0666 root root - 120:0$/m);
+  assert.match(tmpfiles, /^c \/dev\/pharos-gpu1 0666 root root - 120:1$/m);
+  assert.match(readFileSync(join(r.out, 'pharos-controller', 'cgroup.conf'), 'utf8'), 'ConstrainDevices=no');
+  assert.match(readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8'), /^NodeName=pharos-compute-02 NodeAddr=10\.77\.0\.12 CPUs=1 RealMemory=896 Gres=gpu:emulated:2 State=UNKNOWN$/m);
+});
+
+test('a default partition outside the partition list fails validation with a clear message', async () => {
+  const p = localPlan();
+  p.slurm = { partitions: ['debug'], defaultPartition: 'gpu', maxJobTime: '1:00:00' };
+  try {
+    const r = await render(buildInventory(p, localAccess()));
+    rmSync(r.dir, { recursive: true, force: true });
+    assert.unreachable('validation should have failed');
+  } catch (e) {
+    assert.instance(e, PharosError);
+    const err = e as PharosError;
+    assert.match(err.message, 'failed on');
+    assert.match(err.details.map((d) => d.message).join('\n'), 'default partition');
+  }
+});
+
+test.after(async () => {
+  for (const r of renders.values()) {
+    const x = await r.catch(() => undefined);
+    if (x) rmSync(x.dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
