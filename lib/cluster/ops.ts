@@ -272,14 +272,15 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
   } else {
     network = { mode: 'nat', network: plan.network.libvirtName, mac: node.mac };
   }
-  const hosts = plan.nodes.map((n) => ({ name: n.shortName, ip: n.ip }));
   const fw = renderFirstbootConfig({
     hostname: node.shortName,
     sshAuthorizedKeys: [inp.authorizedKey],
     clusterIp: `${node.ip}/${plan.network.prefix}`,
     clusterMac: node.mac,
     mgmtMac: plan.network.mode === 'user' ? mgmtMac : undefined,
-    hosts,
+    // No `hosts=` line: libvirt 9.0 passes fw_cfg strings to QEMU without
+    // doubling commas, and that field is comma-separated. /etc/hosts is the
+    // inventory's job.
   });
   return {
     name: node.name,
@@ -314,9 +315,17 @@ export async function ensureDomain(spec: DomainSpec, env: ClusterEnv, probe?: Do
     return { action: 'created', restartNeeded: false, specHash: hash, message: `domain ${spec.name} defined` };
   }
   if (p.specHash === hash) {
-    return { action: 'unchanged', restartNeeded: false, specHash: hash, message: `domain ${spec.name} up to date` };
+    const stale = p.state === 'running' && p.liveSpecHash !== undefined && p.liveSpecHash !== hash;
+    return {
+      action: 'unchanged',
+      restartNeeded: stale,
+      specHash: hash,
+      message: stale
+        ? `domain ${spec.name} defined up to date, but it still runs an older definition — restart it to apply (pharos vm restart ${spec.name})`
+        : `domain ${spec.name} up to date`,
+    };
   }
-  await virsh.domain.define(env.uri, domainXml(spec));
+  await virsh.domain.define(env.uri, domainXml(spec, { uuid: p.uuid }));
   const running = p.state === 'running' || p.state === 'paused';
   return {
     action: 'redefined',
@@ -434,6 +443,7 @@ export interface VmReport {
   disk: Action;
   domain: Action;
   restartNeeded: boolean;
+  specHash: string;
   started: boolean;
   sshHost: string;
   sshPort: number;
@@ -478,6 +488,9 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
   const log = env.log;
   const prevStateText = await readFile(env.paths.stateFile, 'utf8').catch(() => undefined);
   try {
+    if (!(await exists(env.paths.stateDir))) {
+      undo.push(`state directory ${env.paths.stateDir}`, () => rm(env.paths.stateDir, { recursive: true, force: true }));
+    }
     const key = await ensureClusterKey(env.paths, `pharos-${plan.name}`);
     if (key.created) undo.push(`ssh key of ${plan.name}`, () => rm(env.paths.sshDir, { recursive: true, force: true }));
 
@@ -485,6 +498,9 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     log(net.message);
     if (net.action === 'created') undo.push(`network ${plan.network.libvirtName}`, () => removeNetwork(env.uri, plan.network.libvirtName));
 
+    if (!(await exists(env.paths.consoleDir))) {
+      undo.push(`console directory ${env.paths.consoleDir}`, () => rm(env.paths.consoleDir, { recursive: true, force: true }));
+    }
     const pool = await ensurePool(plan, env);
     log(pool.message);
     if (pool.action === 'created') undo.push(`pool ${poolName(plan.name)}`, () => removePool(env.uri, poolName(plan.name)));
@@ -540,7 +556,7 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
         createdAt: d.action === 'created' ? new Date().toISOString() : state.vms[node.name]?.createdAt,
       };
       state.vms[node.name] = rec;
-      reports.push({ name: node.name, disk: disk.action, domain: d.action, restartNeeded: d.restartNeeded, started: false, sshHost: ep.host, sshPort: ep.port, message: d.message });
+      reports.push({ name: node.name, disk: disk.action, domain: d.action, restartNeeded: d.restartNeeded, specHash: d.specHash, started: false, sshHost: ep.host, sshPort: ep.port, message: d.message });
     }
     state.uri = env.uri;
     state.networkMode = plan.network.mode;

@@ -36,6 +36,7 @@
 import { createHash } from 'node:crypto';
 import type { CpuPlan, MemoryBackingPlan, PciDevicePlan, VirtiofsMountPlan } from '../model.js';
 import { canonicalJson, esc } from './xml.js';
+import { PharosError } from '../errors.js';
 
 export const PHAROS_XMLNS = 'https://pharos.dev/xmlns/1';
 export const QEMU_XMLNS = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -146,12 +147,17 @@ export function hasGpu(spec: Pick<DomainSpec, 'pcie'>): boolean {
   return spec.pcie.some((d) => d.deviceType === 'gpu');
 }
 
-export function domainXml(spec: DomainSpec): string {
+/**
+ * `uuid`: the existing domain's UUID when redefining (libvirt refuses a same-name
+ * definition with a different UUID); not part of the spec hash.
+ */
+export function domainXml(spec: DomainSpec, opts: { uuid?: string } = {}): string {
   const hash = specHash(spec);
   const L: string[] = [];
   const user = spec.network.mode === 'user';
   L.push(`<domain type='${spec.domainType}'${user ? ` xmlns:qemu='${QEMU_XMLNS}'` : ''}>`);
   L.push(`  <name>${esc(spec.name)}</name>`);
+  if (opts.uuid) L.push(`  <uuid>${esc(opts.uuid)}</uuid>`);
   L.push(`  <metadata>`);
   L.push(`    <pharos:spec xmlns:pharos='${PHAROS_XMLNS}' cluster='${esc(spec.cluster)}'>${hash}</pharos:spec>`);
   L.push(`  </metadata>`);
@@ -180,6 +186,10 @@ export function domainXml(spec: DomainSpec): string {
     L.push('  </cputune>');
   }
   if (spec.fwcfgConfig !== undefined) {
+    if (spec.fwcfgConfig.includes(',')) {
+      // libvirt 9.0 does not escape commas in `-fw_cfg …,string=`; QEMU would split there.
+      throw new PharosError(`fw_cfg config for ${spec.name} contains a comma`, { hint: 'fw_cfg values must not contain commas' });
+    }
     L.push(`  <sysinfo type='fwcfg'>`);
     if (spec.fwcfgConfig !== undefined) L.push(`    <entry name='opt/pharos/config'>${esc(spec.fwcfgConfig)}</entry>`);
     L.push('  </sysinfo>');

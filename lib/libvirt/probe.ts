@@ -4,7 +4,8 @@
  *
  * libvirt has no call that returns all domains' metadata at once (`domstats` and
  * `list` carry neither metadata nor XML), so the probe sends one command string —
- * `list --all --name`, then `domstate`, `domuuid` and `metadata --uri` per wanted
+ * `list --all --name`, then `domstate`, `domuuid` and `metadata --uri` (persistent
+ * and live definitions) per wanted
  * domain — separated by `;`, which virsh runs on one connection and continues past
  * a failed command (an absent domain simply yields an empty section).
  */
@@ -15,8 +16,10 @@ export interface DomainProbe {
   exists: boolean;
   state?: string;
   uuid?: string;
-  /** Spec hash from `<pharos:spec>`, when the domain was made by Pharos. */
+  /** Spec hash of the persistent definition (`<pharos:spec>`), when made by Pharos. */
   specHash?: string;
+  /** Spec hash the running domain was started with (absent when not running). */
+  liveSpecHash?: string;
   cluster?: string;
 }
 
@@ -32,7 +35,10 @@ export async function probeDomains(uri: string, names: string[]): Promise<ProbeR
   for (const n of names) assertSafeName('domain', n);
   const sections = [{ key: 'list', commands: ['list --all --name'] }];
   names.forEach((n, i) => {
-    sections.push({ key: `d${i}`, commands: [`domstate ${n}`, `echo @@U@@`, `domuuid ${n}`, `echo @@M@@`, `metadata ${n} --uri ${PHAROS_XMLNS}`] });
+    sections.push({
+      key: `d${i}`,
+      commands: [`domstate ${n}`, `echo @@U@@`, `domuuid ${n}`, `echo @@M@@`, `metadata ${n} --uri ${PHAROS_XMLNS} --config`, `echo @@L@@`, `metadata ${n} --uri ${PHAROS_XMLNS} --live`],
+    });
   });
   const out = await batch(uri, sections);
   const all = (out.get('list') ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
@@ -45,7 +51,8 @@ export async function probeDomains(uri: string, names: string[]): Promise<ProbeR
     }
     const sec = out.get(`d${i}`) ?? '';
     const [stPart = '', rest = ''] = sec.split('@@U@@');
-    const [uuidPart = '', metaPart = ''] = rest.split('@@M@@');
+    const [uuidPart = '', metaRest = ''] = rest.split('@@M@@');
+    const [metaPart = '', livePart = ''] = metaRest.split('@@L@@');
     const st = stPart.trim();
     const hash = />\s*([0-9a-f]{16,64})\s*</.exec(metaPart)?.[1];
     const cluster = /cluster=["']([^"']+)["']/.exec(metaPart)?.[1];
@@ -54,6 +61,7 @@ export async function probeDomains(uri: string, names: string[]): Promise<ProbeR
       state: STATES.includes(st) ? st : st || undefined,
       uuid: uuidPart.trim() || undefined,
       specHash: hash,
+      liveSpecHash: />\s*([0-9a-f]{16,64})\s*</.exec(livePart)?.[1],
       cluster,
     });
   });
