@@ -9,6 +9,7 @@ import { register as inventory } from './inventory.js';
 import { register as config } from './config.js';
 import { register as host } from './host.js';
 import { register as test } from './test.js';
+import { register as cluster } from './cluster.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -18,5 +19,6 @@ export const registrars: Registrar[] = [
   config,
   host,
   test,
+  cluster,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

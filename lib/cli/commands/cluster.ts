@@ -1,0 +1,241 @@
+/**
+ * Cluster lifecycle commands:
+ *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json]
+ *   pharos vm start|stop|restart|status NAME [--json]
+ *   pharos ssh NODE [COMMAND…]
+ *
+ * `cluster start` converges from the config (global `-c`); images come from the
+ * node's `base_image_path` or, for images Pharos builds, from `--images-dir`
+ * (`<dir>/<name>.qcow2`, plus `<name>.vmlinuz`/`<name>.initrd` for direct kernel
+ * boot). `pharos build cluster` is the usual route: it builds the images and
+ * runs the same operations as graph targets. Everything else works from the
+ * cluster state alone, so `stop`, `status`, `destroy`, `vm …` and `ssh` need no
+ * config.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { PharosError } from '../../errors.js';
+import type { ClusterPlan } from '../../model.js';
+import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
+import { listStates } from '../../cluster/state.js';
+import {
+  clusterEnv,
+  clusterStatus,
+  destroyCluster,
+  findVm,
+  startCluster,
+  startVm,
+  stopCluster,
+  stopVm,
+  type NodeImage,
+} from '../../cluster/ops.js';
+import { probeDomains } from '../../libvirt/probe.js';
+import { projectPaths, type GlobalOptions } from '../project.js';
+
+interface ClusterOpts {
+  cluster?: string;
+  imagesDir?: string;
+  wait?: boolean;
+  timeout?: string;
+}
+
+function out(g: GlobalOptions, value: unknown, text: () => string): void {
+  process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+async function planFor(g: GlobalOptions, want: string | undefined): Promise<ClusterPlan> {
+  const { loadConfig, planSystem } = await import('../../config/index.js');
+  const { pickCluster } = await import('./inventory.js');
+  const plan = planSystem(await loadConfig(projectPaths(g).configPath));
+  return pickCluster(plan, want);
+}
+
+/** A cluster name: `--cluster`, else the only cluster with state, else the config's. */
+async function clusterName(g: GlobalOptions, want: string | undefined): Promise<{ name: string; uri: string }> {
+  const states = await listStates(defaultStateRoot());
+  if (want) {
+    const s = states.find((x) => x.cluster === want);
+    if (s) return { name: s.cluster, uri: s.uri };
+  } else if (states.length === 1) return { name: states[0]!.cluster, uri: states[0]!.uri };
+  const p = await planFor(g, want);
+  return { name: p.name, uri: p.libvirtUri };
+}
+
+function envOf(name: string, uri: string) {
+  const stateRoot = defaultStateRoot();
+  const dataRoot = defaultDataRoot(uri);
+  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot) };
+}
+
+export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined): Record<string, NodeImage> {
+  const images: Record<string, NodeImage> = {};
+  for (const n of plan.nodes) {
+    if (n.image.kind === 'path') {
+      images[n.name] = { image: n.image.path };
+      continue;
+    }
+    const dir = imagesDir ?? process.env.PHAROS_IMAGES_DIR;
+    if (!dir) {
+      throw new PharosError(`node ${n.name} boots the built image ${n.image.name}, and no image directory was given`, {
+        hint: 'run `pharos build cluster` (builds images and starts VMs), or pass --images-dir DIR holding <name>.qcow2',
+      });
+    }
+    const img: NodeImage = { image: join(dir, `${n.image.name}.qcow2`) };
+    const k = join(dir, `${n.image.name}.vmlinuz`);
+    const i = join(dir, `${n.image.name}.initrd`);
+    if (existsSync(k)) {
+      img.kernel = k;
+      if (existsSync(i)) img.initrd = i;
+      img.cmdline = 'root=/dev/vda rw console=ttyS0,115200n8 net.ifnames=1';
+    }
+    images[n.name] = img;
+  }
+  return images;
+}
+
+export function register(program: Command): void {
+  const cluster = program.command('cluster').description('start, stop, inspect and destroy a cluster of VMs');
+
+  cluster
+    .command('start')
+    .description('create what is missing (network, pool, disks, VMs), start auto_start VMs, wait for SSH')
+    .option('--cluster <name>', 'cluster name or kind (default: the HPC cluster)')
+    .option('--images-dir <dir>', 'where built images are (<name>.qcow2); default $PHAROS_IMAGES_DIR')
+    .option('--no-wait', 'do not wait for SSH')
+    .action(async (o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const plan = await planFor(g, o.cluster);
+      let accel: 'kvm' | 'tcg' | undefined;
+      if (plan.acceleration === 'auto') {
+        const { probeAcceleration } = await import('../../host/kvm.js');
+        const d = await probeAcceleration('auto');
+        accel = d.acceleration;
+        if (d.notice && !g.json) process.stderr.write(`${d.notice}\n`);
+      }
+      const env = clusterEnv(plan, { acceleration: accel, log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
+      const rep = await startCluster(plan, resolveImages(plan, o.imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
+      out(g, rep, () =>
+        [
+          `cluster ${rep.cluster}: ${rep.vms.length} VM(s) in ${(rep.ms / 1000).toFixed(1)} s`,
+          ...rep.vms.map((v) => `  ${v.name.padEnd(28)} ${v.domain.padEnd(10)} ssh ${v.sshHost}:${v.sshPort}${v.restartNeeded ? '  (restart needed)' : ''}`),
+        ].join('\n'),
+      );
+    });
+
+  cluster
+    .command('stop')
+    .description('graceful shutdown of every VM, forced after --timeout seconds')
+    .option('--cluster <name>', 'cluster name')
+    .option('--timeout <s>', 'seconds before a forced power-off', '90')
+    .action(async (o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const c = await clusterName(g, o.cluster);
+      const rep = await stopCluster(c.name, envOf(c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000 });
+      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action} (${(v.ms / 1000).toFixed(1)} s)`).join('\n'));
+    });
+
+  cluster
+    .command('status')
+    .description('VMs, their state, addresses and SSH endpoints')
+    .option('--cluster <name>', 'cluster name')
+    .action(async (o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const c = await clusterName(g, o.cluster);
+      const st = await clusterStatus(c.name, envOf(c.name, c.uri));
+      out(g, st, () =>
+        [
+          `cluster ${st.cluster} (${st.uri})  network ${st.network.name}: ${st.network.active ? 'active' : st.network.active === false ? 'inactive' : 'missing'}  pool ${st.pool.name}: ${st.pool.active ? 'active' : st.pool.active === false ? 'inactive' : 'missing'}`,
+          ...st.vms.map((v) => `  ${v.name.padEnd(28)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}${v.pci.length ? `  pci ${v.pci.join(',')}` : ''}`),
+        ].join('\n'),
+      );
+    });
+
+  cluster
+    .command('destroy')
+    .description('remove VMs, disks, pool, networks and state (also leftovers named <cluster>-*); idempotent')
+    .argument('[name]', 'cluster name (default: --cluster, the only cluster with state, or the config)')
+    .option('--cluster <name>', 'cluster name')
+    .action(async (name: string | undefined, o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const c = await clusterName(g, name ?? o.cluster).catch((e: unknown) => {
+        if (name ?? o.cluster) return { name: (name ?? o.cluster)!, uri: 'qemu:///system' };
+        throw e;
+      });
+      const rep = await destroyCluster(c.name, envOf(c.name, c.uri));
+      out(g, rep, () => {
+        const all = [...rep.domains.map((d) => `domain ${d}`), ...rep.networks.map((n) => `network ${n}`), ...rep.pools.map((p) => `pool ${p}`), ...rep.files];
+        return all.length ? `removed:\n  ${all.join('\n  ')}` : `nothing to remove for ${c.name}`;
+      });
+    });
+
+  const vm = program.command('vm').description('one VM: start, stop, restart, status');
+  vm.command('start')
+    .argument('<name>', 'VM name (full or short, e.g. compute-01)')
+    .option('--no-wait', 'do not wait for SSH')
+    .action(async (name: string, o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
+    });
+  vm.command('stop')
+    .argument('<name>', 'VM name')
+    .option('--timeout <s>', 'seconds before a forced power-off', '90')
+    .action(async (name: string, o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
+      out(g, r, () => `${r.vm}: ${r.action} (${(r.ms / 1000).toFixed(1)} s)`);
+    });
+  vm.command('restart')
+    .argument('<name>', 'VM name')
+    .option('--timeout <s>', 'seconds before a forced power-off', '90')
+    .option('--no-wait', 'do not wait for SSH')
+    .action(async (name: string, o: ClusterOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
+    });
+  vm.command('status')
+    .argument('<name>', 'VM name')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { state, vm: v } = await findVm(defaultStateRoot(), name);
+      const p = (await probeDomains(state.uri, [v.name])).domains.get(v.name);
+      const r = { ...v, cluster: state.cluster, state: p?.exists ? p.state : 'missing', specHash: p?.specHash, restartNeeded: !!(p?.liveSpecHash && p.liveSpecHash !== p.specHash) };
+      out(g, r, () => `${v.name} (${state.cluster}): ${r.state}${r.restartNeeded ? ' (restart needed)' : ''}\n  ip ${v.ip}  ssh ${v.sshHost}:${v.sshPort}  disk ${v.disk}\n  console log ${v.consoleLog}`);
+    });
+
+  program
+    .command('ssh')
+    .description('open an SSH session to a VM with the cluster key and pinned host keys')
+    .argument('<node>', 'VM name (full or short)')
+    .argument('[command...]', 'run this instead of a shell')
+    .option('-l, --user <user>', 'remote user', 'root')
+    .action(async (node: string, command: string[], o: { user: string }) => {
+      const stateRoot = defaultStateRoot();
+      const { state, vm: v } = await findVm(stateRoot, node);
+      const paths = clusterPaths(state.cluster, stateRoot, defaultDataRoot(state.uri));
+      const args = [
+        '-i', paths.privateKey,
+        '-o', 'IdentitiesOnly=yes',
+        '-o', `UserKnownHostsFile=${paths.knownHosts}`,
+        '-o', 'StrictHostKeyChecking=yes',
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-p', String(v.sshPort),
+        `${o.user}@${v.sshHost}`,
+        ...command,
+      ];
+      // Interactive: the terminal must be handed to ssh, which `exec` (captured
+      // output) cannot do; the argument array is still never a shell string.
+      const code = await new Promise<number>((resolve, reject) => {
+        const child = spawn('ssh', args, { stdio: 'inherit' });
+        child.on('error', (e: NodeJS.ErrnoException) =>
+          reject(e.code === 'ENOENT' ? new PharosError('ssh: command not found', { hint: 'apt-get install openssh-client' }) : e),
+        );
+        child.on('close', (c) => resolve(c ?? 255));
+      });
+      process.exitCode = code;
+    });
+}
