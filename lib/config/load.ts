@@ -215,12 +215,17 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
       case 'const': {
         const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues ?? []) : [(e.params as { allowedValue: unknown }).allowedValue];
         const guess = typeof e.data === 'string' ? closest(e.data, allowed.map(String)) : undefined;
+        const inTemplate = path[path.length - 1] === 'ip' && NODE_GROUP_KEYS.has(String(path[path.length - 2]));
         out.push({
           ...base,
           ...locate(path),
           message: `\`${show(e.data)}\` is not allowed`,
           expected: `one of: ${allowed.map(String).join(', ')}`,
-          hint: guess ? `did you mean \`${guess}\`?` : undefined,
+          hint: inTemplate
+            ? 'a {count, ...} template gives its nodes consecutive addresses from subnet+11; to choose addresses, write the nodes as a list'
+            : guess
+              ? `did you mean \`${guess}\`?`
+              : undefined,
         });
         break;
       }
@@ -230,6 +235,10 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
           ...locate(path),
           message: `\`${show(e.data)}\` is not in the expected form`,
           expected: desc ?? `a string matching ${(e.params as { pattern: string }).pattern}`,
+          hint:
+            path[path.length - 1] === 'pci_address' && typeof e.data === 'string' && /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(e.data)
+              ? `did you mean \`0000:${e.data.toLowerCase()}\`? (the PCI domain is part of the address)`
+              : undefined,
         });
         break;
       case 'minItems':

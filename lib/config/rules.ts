@@ -87,6 +87,15 @@ export function checkRules(cfg: ClusterConfig, file: string, locate: Locator, ho
     } catch {
       errors.push(at(subnetPath, { message: `\`${c.cfg.network.subnet}\` is not a valid IPv4 subnet`, expected: 'a.b.c.d/N with each part 0-255' }));
     }
+    const accel = c.cfg.hardware?.acceleration;
+    if (accel?.mode === 'kvm' && accel.enable_kvm === false) {
+      errors.push(
+        at(['clusters', c.key, 'hardware', 'acceleration', 'mode'], {
+          message: 'mode: kvm contradicts enable_kvm: false',
+          hint: 'remove enable_kvm (the old switch) or set mode: tcg',
+        }),
+      );
+    }
     const gateway = subnet ? nthAddress(subnet, 1) : undefined;
     const ips = new Map<number, ConfigNode>();
     for (const n of c.nodes) {

@@ -4,10 +4,11 @@
  * fix it. The graph reuses `runDoctor` (and `probeAcceleration`) before any VM
  * is touched.
  */
-import { readFile, statfs } from 'node:fs/promises';
-import { arch } from 'node:os';
+import { readFile, stat, statfs } from 'node:fs/promises';
+import { arch, homedir } from 'node:os';
+import { join } from 'node:path';
 import { exec } from '../tools/exec.js';
-import type { Acceleration, SystemPlan } from '../model.js';
+import type { Acceleration, AccelerationSetting, SystemPlan } from '../model.js';
 import { probeAcceleration, type GuestProbeResult, type ProbeOptions } from './kvm.js';
 import { checkPlanPcie } from './pcie.js';
 import type { HostRoots } from './sysfs.js';
@@ -101,6 +102,31 @@ async function memAvailableMiB(procRoot: string): Promise<number | undefined> {
 
 const GiB = 1024 ** 3;
 
+/** Where Pharos writes big files: the checkout, the image cache, libvirt's image dir (one entry per filesystem). */
+async function defaultDiskPaths(): Promise<string[]> {
+  const cands = [process.cwd(), process.env['PHAROS_CACHE'] || join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'pharos'), '/var/lib/libvirt/images'];
+  const seen = new Set<number>();
+  const out: string[] = [];
+  for (const c of cands) {
+    try {
+      const st = await stat(c);
+      if (seen.has(st.dev)) continue;
+      seen.add(st.dev);
+      out.push(c);
+    } catch {
+      /* not created yet */
+    }
+  }
+  return out;
+}
+
+/** One setting for the host: tcg only when every cluster says so; kvm when any insists. */
+function accelerationWanted(plan: SystemPlan | undefined): AccelerationSetting {
+  const all = plan?.clusters.map((c) => c.acceleration) ?? [];
+  if (all.length && all.every((a) => a === 'tcg')) return 'tcg';
+  return all.includes('kvm') ? 'kvm' : 'auto';
+}
+
 export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const a = arch();
@@ -111,7 +137,7 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
   );
   const [tools, accel] = await Promise.all([
     Promise.all((opts.tools ?? TOOLS).map(checkTool)),
-    probeAcceleration(plan?.clusters.some((c) => c.acceleration === 'tcg') && plan.clusters.every((c) => c.acceleration === 'tcg') ? 'tcg' : 'auto', opts.probe),
+    probeAcceleration(accelerationWanted(plan), opts.probe),
   ]);
   checks.push(...tools);
 
@@ -123,8 +149,9 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
     checks.push({
       id: 'kvm',
       title: 'KVM (test guest)',
-      status: probe.usable ? 'ok' : 'warn',
-      detail: probe.usable ? probe.reason : `${probe.reason}; falling back to TCG`,
+      // Falling back is fine, unless the config insists on KVM.
+      status: probe.usable ? 'ok' : plan?.clusters.some((c) => c.acceleration === 'kvm') ? 'fail' : 'warn',
+      detail: probe.usable ? probe.reason : accel.acceleration === 'kvm' ? `${probe.reason}; the config requires kvm` : `${probe.reason}; falling back to TCG`,
       remediation: probe.usable
         ? undefined
         : 'VMs still work under TCG, only slower. For KVM: enable virtualisation in the firmware, `modprobe kvm_intel` (or kvm_amd), add your user to the kvm group; in a VM, enable nested virtualisation on its host',
@@ -149,7 +176,7 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
   }
 
   const needDiskGb = plan ? plan.clusters.flatMap((c) => c.nodes).reduce((s, n) => s + n.diskGb, 0) : 0;
-  for (const p of opts.diskPaths ?? [process.cwd()]) {
+  for (const p of opts.diskPaths ?? (await defaultDiskPaths())) {
     try {
       const s = await statfs(p);
       const free = (s.bavail * s.bsize) / GiB;
