@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../../../lib/tools/exec.js';
-import { PharosError, formatError } from '../../../lib/errors.js';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import * as virsh from '../../../lib/tools/virsh.js';
 import { macFor } from '../../../lib/libvirt/alloc.js';
@@ -162,21 +161,4 @@ export async function waitForText(file: string, needle: string, timeoutMs: numbe
   }
 }
 
-/**
- * uvu treats any error with a `details` field as an assertion diff and prints
- * nothing for PharosError; rethrow it as a plain Error so failures are readable.
- */
-export function plain(fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof PharosError) {
-        const x = new Error(formatError(e));
-        x.stack = `${x.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
-        throw x;
-      }
-      throw e;
-    }
-  };
-}
+export { plain } from '../../unit/libvirt/plain.js';
