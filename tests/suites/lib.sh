@@ -21,14 +21,16 @@ log() {
 
 # wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...
 # Re-runs COMMAND (quietly) with a growing pause (0.5 s doubling to 5 s) until
-# it succeeds or the time is up; fails naming what it waited for.
+# it succeeds or the time is up; then prints what it waited for and returns 1.
+# Callers print diagnostics and `fail` with a summary, so the summary is the
+# last line (the one the runner shows).
 wait_for() {
   local what=$1 timeout=$2
   shift 2
   local start=$SECONDS pause=0.5
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS - start >= timeout)); then
-      echo "FAIL: timed out after ${timeout}s waiting for ${what}"
+      echo "timed out after ${timeout}s waiting for ${what}"
       return 1
     fi
     sleep "$pause"
@@ -39,6 +41,26 @@ wait_for() {
     esac
   done
   echo "ok: ${what} (after $((SECONDS - start))s)"
+}
+
+# Whether services are managed by systemd here (a container may lack it).
+have_systemd() {
+  [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1
+}
+
+# wait_service NAME TIMEOUT: the unit is active (or, without systemd, the
+# process runs); on timeout shows the unit's status and fails.
+wait_service() {
+  local name=$1 timeout=$2
+  if have_systemd; then
+    if ! wait_for "${name} to be active" "$timeout" systemctl is-active --quiet "$name"; then
+      systemctl status "$name" --no-pager -l 2>&1 | tail -n 20 || true
+      journalctl -u "$name" -n 20 --no-pager 2>/dev/null || true
+      fail "${name} is not active on ${PHAROS_NODE:-$(hostname -s)}"
+    fi
+  elif ! wait_for "a ${name} process" "$timeout" pgrep -x "${name:0:15}"; then
+    fail "no ${name} process on ${PHAROS_NODE:-$(hostname -s)}"
+  fi
 }
 
 # Hand a value to later checks of this suite (the runner adds it to their env).

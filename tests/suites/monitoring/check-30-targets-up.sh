@@ -12,7 +12,9 @@ exporter=${PHAROS_NODE_EXPORTER_PORT:-9100}
 # Prints one line per node: "<name> <ip> <health>", health "missing" when no
 # active target scrapes that node's exporter.
 target_health() {
-  http_get "http://localhost:${port}/api/v1/targets?state=active" | python3 -c '
+  local body
+  body=$(http_get "http://localhost:${port}/api/v1/targets?state=active") || return 1
+  python3 -c '
 import json, sys
 from urllib.parse import urlparse
 names, ips, port = sys.argv[1].split(), sys.argv[2].split(), sys.argv[3]
@@ -26,7 +28,7 @@ for name, ip in zip(names, ips):
             if health == "up":
                 break
     print(name, ip, health)
-' "$PHAROS_NODES" "$PHAROS_NODE_IPS" "$exporter"
+' "$PHAROS_NODES" "$PHAROS_NODE_IPS" "$exporter" <<<"$body"
 }
 all_up() {
   local h

@@ -18,6 +18,6 @@ all_usable() {
 if ! wait_for "${want} usable nodes in partition ${partition}" 240 all_usable; then
   sinfo -N -p "$partition" -o '%N %T %E' || true
   scontrol show node | grep -E 'NodeName|State|Reason' || true
-  exit 1
+  fail "not every compute node is registered and usable in partition ${partition}"
 fi
 sinfo -N -p "$partition" -o '%N %T %c %m %G'

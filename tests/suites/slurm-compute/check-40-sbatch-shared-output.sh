@@ -16,10 +16,14 @@ out="$dir/job-${job}.out"
 
 job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
 job_over() { [[ $(job_state) =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED|GONE)$ ]]; }
-wait_for "job ${job} to finish" 240 job_over || { scontrol show job "$job" || true; exit 1; }
+wait_for "job ${job} to finish" 240 job_over || { scontrol show job "$job" || true; fail "batch job ${job} did not finish"; }
 state=$(job_state)
 echo "job ${job}: ${state}"
 # The file is written by the compute node through NFS; close-to-open makes it visible here.
-wait_for "the job's output file ${out}" 30 grep -q "^token=${token}$" "$out" || { ls -la "$dir"; cat "$out" 2>/dev/null || true; exit 1; }
+wait_for "the job's output file ${out}" 30 grep -q "^token=${token}$" "$out" || {
+  ls -la "$dir"
+  cat "$out" 2>/dev/null || true
+  fail "job ${job}'s output never appeared on shared storage"
+}
 cat "$out"
 [[ $state == COMPLETED || $state == GONE ]] || fail "job ${job} ended ${state}"

@@ -18,7 +18,11 @@ all_done() {
   [[ -z $(squeue -h -j "$job" 2>/dev/null) ]] || return 1
   for i in 1 2 3 4; do grep -q "^task=${i} " "$dir/array-${job}_${i}.out" 2>/dev/null || return 1; done
 }
-wait_for "all 4 tasks of array job ${job}" 240 all_done || { squeue -j "$job" || true; ls -la "$dir"; exit 1; }
+wait_for "all 4 tasks of array job ${job}" 240 all_done || {
+  squeue -j "$job" || true
+  ls -la "$dir"
+  fail "array job ${job} did not run all 4 tasks"
+}
 cat "$dir"/array-"$job"_*.out
 n=$(cat "$dir"/array-"$job"_*.out | grep -c '^task=')
 ((n == 4)) || fail "expected 4 task outputs, found ${n}"

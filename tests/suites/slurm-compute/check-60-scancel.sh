@@ -11,8 +11,8 @@ echo "submitted job ${job}"
 
 job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
 running() { [[ $(job_state) == RUNNING ]]; }
-wait_for "job ${job} to start running" 180 running || { scontrol show job "$job" || true; exit 1; }
+wait_for "job ${job} to start running" 180 running || { scontrol show job "$job" || true; fail "job ${job} never started"; }
 scancel "$job"
 cancelled() { [[ $(job_state) =~ ^(CANCELLED|GONE)$ ]]; }
-wait_for "job ${job} to be cancelled" 45 cancelled || { scontrol show job "$job" || true; exit 1; }
+wait_for "job ${job} to be cancelled" 45 cancelled || { scontrol show job "$job" || true; fail "scancel did not stop job ${job}"; }
 echo "job ${job}: $(job_state)"
