@@ -55,6 +55,8 @@ export interface DoctorOptions extends HostRoots {
   diskPaths?: string[];
   /** Default libvirt URI when there is no plan. */
   libvirtUri?: string;
+  /** Refresh the KVM verdict cache here (e.g. `.pharos/kvm-probe.json`) for the graph to reuse. */
+  kvmCacheFile?: string;
 }
 
 function versionOf(out: string): string {
@@ -137,7 +139,7 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
   );
   const [tools, accel] = await Promise.all([
     Promise.all((opts.tools ?? TOOLS).map(checkTool)),
-    probeAcceleration(accelerationWanted(plan), opts.probe),
+    probeAcceleration(accelerationWanted(plan), { ...opts.probe, ...(opts.kvmCacheFile ? { cacheFile: opts.kvmCacheFile, fresh: true } : {}) }),
   ]);
   checks.push(...tools);
 

@@ -10,10 +10,10 @@
  * sector that writes `K` to the serial port and exits through the
  * isa-debug-exit device is booted instead (weaker: real mode only).
  */
-import { access, constants, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exec } from '../tools/exec.js';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { exec, which } from '../tools/exec.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
 
 export interface GuestProbeResult {
@@ -158,12 +158,51 @@ export interface AccelerationDecision {
   probe?: GuestProbeResult;
 }
 
+/**
+ * What a KVM verdict depends on: the QEMU binary, the host kernel, /dev/kvm.
+ * Stat-based so checking the cache costs no process start.
+ */
+export async function probeCacheKey(opts: ProbeOptions = {}): Promise<string> {
+  const qemu = opts.qemu ?? (await which('qemu-system-x86_64')) ?? 'qemu-system-x86_64';
+  const q = await stat(qemu).catch(() => undefined);
+  const k = await stat(opts.devKvm ?? '/dev/kvm').catch(() => undefined);
+  return JSON.stringify({ qemu, qemuSize: q?.size, qemuMtime: q?.mtimeMs, kernel: release(), kvm: k ? `${k.rdev}:${k.mode}:${k.gid}` : null, uid: process.getuid?.() });
+}
+
+/**
+ * `probeKvm` with its verdict kept in `cacheFile` (e.g. `.pharos/kvm-probe.json`)
+ * until the key changes: the graph asks on every build, and a KVM boot costs a
+ * second. `pharos doctor` always probes afresh and refreshes the file.
+ */
+export async function cachedProbeKvm(cacheFile: string, opts: ProbeOptions & { fresh?: boolean } = {}): Promise<GuestProbeResult & { cached: boolean }> {
+  const key = await probeCacheKey(opts);
+  if (!opts.fresh) {
+    try {
+      const c = JSON.parse(await readFile(cacheFile, 'utf8')) as { key: string; result: GuestProbeResult };
+      if (c.key === key) return { ...c.result, cached: true };
+    } catch {
+      /* no cache or unreadable: probe */
+    }
+  }
+  const result = await probeKvm(opts);
+  if (result.ran || !result.usable) {
+    await mkdir(dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ key, result }, null, 2));
+    await rename(tmp, cacheFile);
+  }
+  return { ...result, cached: false };
+}
+
 let memo: Promise<GuestProbeResult> | undefined;
 
 /** Resolves a config's `auto|kvm|tcg` to what VMs will use; the probe runs once per process. */
-export async function probeAcceleration(setting: AccelerationSetting = 'auto', opts: ProbeOptions = {}): Promise<AccelerationDecision> {
+export async function probeAcceleration(
+  setting: AccelerationSetting = 'auto',
+  opts: ProbeOptions & { cacheFile?: string; fresh?: boolean } = {},
+): Promise<AccelerationDecision> {
   if (setting === 'tcg') return { acceleration: 'tcg', notice: 'acceleration: tcg (set in the config)' };
-  memo ??= probeKvm(opts);
+  memo ??= opts.cacheFile ? cachedProbeKvm(opts.cacheFile, opts) : probeKvm(opts);
   const probe = await memo;
   if (probe.usable) return { acceleration: 'kvm', probe };
   if (setting === 'kvm') {

@@ -3,7 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { REPO_ROOT } from '../../../lib/config/load.js';
+import { buildFakeHost, GPU, GPU_AUDIO, IOMMU_CMDLINE, VFIO_MODS } from '../../fixtures/sysfs/tree.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'pharos.js');
 const FIX = join(REPO_ROOT, 'tests', 'fixtures', 'configs');
@@ -59,6 +61,21 @@ test('inventory pcie --json: a row per host PCI device', () => {
   const rows = JSON.parse(r.out) as { address: string; vfioBound: boolean }[];
   assert.ok(rows.length > 0);
   assert.ok(rows.every((x) => /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(x.address)));
+});
+
+test('inventory pcie --sys-root: the table from a fake tree, with conflicts against the config', () => {
+  const h = buildFakeHost({ cmdline: IOMMU_CMDLINE, modules: VFIO_MODS, devices: [{ ...GPU, driver: 'nvidia' }, GPU_AUDIO] });
+  try {
+    const r = pharos(['inventory', 'pcie', '--sys-root', h.sysRoot, 'config/example-multi-gpu-clusters.yaml'], { HOME: '/home/t' });
+    assert.is(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.match(lines[0]!, /^address\s+id\s+class\s+driver\s+group\s+vfio\s+assigned\s+conflicts$/);
+    const gpu = lines.find((l) => l.startsWith('0000:01:00.0'))!;
+    assert.match(gpu, /10de:2805\s+VGA controller\s+nvidia\s+14\s+no\s+hpc-cluster-compute-01,cloud-cluster-gpu-worker-01\s+assigned to .* but bound to nvidia/);
+    assert.ok(lines.some((l) => l.startsWith('0000:07:00.0') && l.includes('not present on this host')));
+  } finally {
+    rmSync(h.root, { recursive: true, force: true });
+  }
 });
 
 test('doctor --json: tools, libvirt, KVM probe verdict and acceleration', () => {

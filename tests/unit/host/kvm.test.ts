@@ -7,7 +7,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { probeAcceleration, probeGuest, probeKvm, resetAccelerationProbe, findKernel } from '../../../lib/host/kvm.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cachedProbeKvm, probeAcceleration, probeGuest, probeKvm, resetAccelerationProbe, findKernel } from '../../../lib/host/kvm.js';
 import { which } from '../../../lib/tools/exec.js';
 
 const EXPECT = process.env['PHAROS_EXPECT_KVM'] ?? 'unusable';
@@ -73,6 +76,26 @@ test('probeAcceleration: auto falls back to TCG with a clear notice; tcg is take
   const t = await probeAcceleration('tcg');
   assert.is(t.acceleration, 'tcg');
   assert.is(t.probe, undefined);
+});
+
+test('the verdict is cached by key and reused; a changed key probes again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-kvm-cache-'));
+  try {
+    const file = join(dir, 'kvm-probe.json');
+    const first = await cachedProbeKvm(file);
+    assert.is(first.cached, false);
+    assert.is(first.ran, true);
+    const second = await cachedProbeKvm(file);
+    assert.is(second.cached, true);
+    assert.is(second.usable, first.usable);
+    assert.is(second.reason, first.reason);
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { key: string };
+    writeFileSync(file, JSON.stringify({ ...c, key: 'stale' }));
+    assert.is((await cachedProbeKvm(file)).cached, false);
+    assert.is((await cachedProbeKvm(file, { fresh: true })).cached, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
