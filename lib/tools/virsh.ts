@@ -43,6 +43,9 @@ export async function virsh(uri: string, args: readonly string[], opts: ExecOpti
     if (e instanceof ExecError && UNREACHABLE.test(e.stderr)) {
       throw new PharosError(`libvirtd is not reachable at ${uri}`, { hint: connectHint(uri) });
     }
+    if (e instanceof ExecError && /Unable to find 'dnsmasq'/.test(e.stderr)) {
+      throw new PharosError(`${e.message}`, { hint: 'NAT networks need dnsmasq: apt-get install dnsmasq-base (or `pharos build host:packages`)' });
+    }
     throw e;
   }
 }
