@@ -93,13 +93,21 @@ export class ConnectionPool {
     },
   ) {}
 
-  get(node: NodePlan): Promise<SshConnection> {
+  async get(node: NodePlan): Promise<SshConnection> {
     let p = this.conns.get(node.name);
+    // A connection that died (VM destroyed, sshd restarted) is replaced.
+    if (p) {
+      const c = await p.catch(() => undefined);
+      if (!c || c.closed) p = undefined;
+    }
     if (!p) {
       p = this.open(node);
       this.conns.set(node.name, p);
       // A failed connection is not cached: the next check retries it.
-      p.catch(() => this.conns.delete(node.name));
+      const mine = p;
+      p.catch(() => {
+        if (this.conns.get(node.name) === mine) this.conns.delete(node.name);
+      });
     }
     return p;
   }

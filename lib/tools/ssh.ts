@@ -25,6 +25,8 @@ export interface ConnectOptions {
 export interface SshConnection {
   readonly client: Client;
   readonly label: string;
+  /** True once the transport is gone (closed by us, the server, or a dead peer). */
+  readonly closed: boolean;
   close(): void;
 }
 
@@ -196,6 +198,9 @@ export async function connect(opts: ConnectOptions): Promise<SshConnection> {
       username: opts.username,
       privateKey,
       readyTimeout: opts.readyTimeoutMs ?? 20000,
+      // A VM destroyed behind a NAT bridge sends no RST: keepalives notice it.
+      keepaliveInterval: 10000,
+      keepaliveCountMax: 3,
       algorithms: { serverHostKey: algorithmsFor(types) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
       hostVerifier: (key: Buffer): boolean => {
         refusal = verifyHostKey(entries, names, key, opts.knownHostsPath);
@@ -204,10 +209,22 @@ export async function connect(opts: ConnectOptions): Promise<SshConnection> {
     };
     client.once('ready', () => {
       settled = true;
+      let closed = false;
       client.on('error', () => {
         /* later errors surface through the channel that hit them */
       });
-      resolve({ client, label, close: () => client.end() });
+      client.once('close', () => (closed = true));
+      resolve({
+        client,
+        label,
+        get closed() {
+          return closed;
+        },
+        close: () => {
+          closed = true;
+          client.end();
+        },
+      });
     });
     client.once('error', (err: Error & { level?: string }) => {
       if (settled) return;
@@ -269,6 +286,7 @@ async function killRemote(conn: SshConnection, pid: number): Promise<void> {
  *  not thrown; a timeout kills the remote process group and throws. */
 export async function run(conn: SshConnection, command: string, opts: RunOptions): Promise<RunResult> {
   const start = Date.now();
+  if (conn.closed) throw new PharosError(`ssh ${conn.label}: the connection is closed`);
   if (opts.signal?.aborted) throw new PharosError(`interrupted before running on ${conn.label}`, { exitCode: 130 });
   const wrapped = `printf '${PID_MARK}%s\\n' "$$" >&2; ${command}`;
   let ch: ClientChannel;
@@ -354,7 +372,16 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
         if (partial.stdout) opts.onLine(partial.stdout, 'stdout');
         if (partial.stderr) opts.onLine(partial.stderr, 'stderr');
       }
-      const code = exitCode ?? (exitSignal ? 128 + signalNumber(exitSignal) : 255);
+      if (exitCode === undefined && exitSignal === undefined) {
+        // No exit status at all: the connection died under the command.
+        reject(
+          new PharosError(`connection to ${conn.label} lost while running ${opts.what ?? command}`, {
+            details: tail(stdout, stderr),
+          }),
+        );
+        return;
+      }
+      const code = exitCode ?? 128 + signalNumber(exitSignal ?? '');
       resolve({ code, stdout, stderr, durationMs: Date.now() - start });
     });
     ch.stdin.on('error', () => {

@@ -15,7 +15,7 @@ import { exec } from '../../../lib/tools/exec.js';
 import { clusterEnv } from '../../../lib/suites/env.js';
 import { junitXml, renderFailures, renderTable, writeJunit } from '../../../lib/suites/report.js';
 import { listSuites, loadSuite, runSuite, type NodeAccess, type SuiteEvent, type SuiteResult } from '../../../lib/suites/run.js';
-import { startSshd, type Sshd } from './sshd-fixture.js';
+import { KILL_OWN_SESSION, startSshd, type Sshd } from './sshd-fixture.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = join(REPO, 'tests/suites');
@@ -203,6 +203,22 @@ test('a node with no SSH address is an error, not a failure', async () => {
     ['controller:pass', 'compute-01:pass', 'compute-02:error'],
   );
   assert.match(r.checks[2]?.message ?? '', 'no SSH address known for node t-compute-02');
+});
+
+test('a connection that dies mid-check is an error; the next check reconnects', async () => {
+  await mkdir(join(root, 'drop'));
+  await writeFile(join(root, 'drop', 'check-10-drop.sh'), `#!/bin/bash\n# @nodes controller\n# @timeout 20\n${KILL_OWN_SESSION}\n`);
+  await writeFile(join(root, 'drop', 'check-20-after.sh'), '#!/bin/bash\n# @nodes controller\necho still here\n');
+  const r = await runSuite({
+    suite: await loadSuite(root, 'drop'),
+    cluster: fakeCluster,
+    access: accessFor(fakeCluster),
+    keyFile: sshd.keyFile,
+    knownHostsFile: sshd.knownHosts,
+  });
+  assert.equal(r.checks.map((c) => `${c.check}:${c.status}`), ['drop:error', 'after:pass']);
+  assert.match(r.checks[0]?.message ?? '', 'lost while running check drop/drop on controller');
+  assert.match(r.checks[1]?.output ?? '', 'still here');
 });
 
 test('a wrong pinned host key makes every check an error', async () => {

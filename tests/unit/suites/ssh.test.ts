@@ -15,7 +15,7 @@ import {
   waitForSsh,
   type SshConnection,
 } from '../../../lib/tools/ssh.js';
-import { freePort, startSshd, type Sshd } from './sshd-fixture.js';
+import { KILL_OWN_SESSION, freePort, startSshd, type Sshd } from './sshd-fixture.js';
 
 let sshd: Sshd;
 let conn: SshConnection;
@@ -160,6 +160,25 @@ test('runScript sends the script on stdin with args and env; inner stdin readers
   assert.is(r.code, 5, r.stderr);
   assert.match(r.stdout, "args=2 first=one second=it's two");
   assert.match(r.stdout, 'env=a b $HOME `x` "q"');
+});
+
+test('a connection lost under a running command is an error, and marks the connection closed', async () => {
+  const c = await connect({
+    host: '127.0.0.1',
+    port: sshd.port,
+    username: sshd.user,
+    privateKeyPath: sshd.keyFile,
+    knownHostsPath: sshd.knownHosts,
+  });
+  const t0 = Date.now();
+  const err = await rejects(runScript(c, KILL_OWN_SESSION, { timeoutMs: 15000, what: 'the doomed command' }));
+  assert.match(err.message, `connection to ${sshd.user}@127.0.0.1:${sshd.port} lost while running the doomed command`);
+  assert.ok(Date.now() - t0 < 10000);
+  // 'close' may trail the channel's end by a tick.
+  for (let i = 0; i < 50 && !c.closed; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(c.closed, 'connection marked closed');
+  const again = await rejects(run(c, 'true', { timeoutMs: 5000 }));
+  assert.match(again.message, 'the connection is closed');
 });
 
 test('waitForSsh waits for the banner of a daemon that starts later', async () => {

@@ -13,6 +13,17 @@ import { waitForSsh } from '../../../lib/tools/ssh.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
+/** Kills this SSH session's sshd process from inside: the connection dies
+ *  under the running command, as when a VM is destroyed. */
+export const KILL_OWN_SESSION = [
+  'p=$$',
+  'while [ "$p" -gt 1 ] && [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(awk \'{print $4}\' /proc/$p/stat); done',
+  'echo "killing sshd session $p"',
+  'kill -9 "$p"',
+  'sleep 20',
+].join('\n');
+
+
 export interface Sshd {
   dir: string;
   port: number;
