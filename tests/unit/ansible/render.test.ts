@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { buildInventory, toYaml, toIni, type Inventory } from '../../../lib/inventory/index.js';
 import { runPlaybook } from '../../../lib/tools/ansible.js';
 import { PharosError } from '../../../lib/errors.js';
+import { exec } from '../../../lib/tools/exec.js';
 import type { ClusterPlan } from '../../../lib/model.js';
 import { examplePlan, localAccess, localPlan, natAccess } from './plans.js';
 import { goldenTree, requireTool } from './helpers.js';
@@ -108,6 +109,46 @@ test('a default partition outside the partition list fails validation with a cle
     assert.match(err.message, 'failed on');
     assert.match(err.details.map((d) => d.message).join('\n'), 'default partition');
   }
+});
+
+/** Runs Debian's slurmd 22.05 (the version the guests run) in GRES-print mode
+ *  on a rendered config: it parses slurm.conf, gres.conf and cgroup.conf as the
+ *  daemon would. Paths are moved into a temp dir; nothing on this machine is
+ *  touched and no daemon is started. */
+async function slurmdCheck(renderOut: string, node: string, extra = ''): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-slurmd-'));
+  try {
+    for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf']) {
+      let text = readFileSync(join(renderOut, node, f), 'utf8');
+      if (f === 'slurm.conf') {
+        text = text.replaceAll('/var/lib/slurm', join(dir, 'lib')).replaceAll('/var/log/slurm', join(dir, 'log')).replaceAll('/run/', `${dir}/`) + extra;
+      }
+      writeFileSync(join(dir, f), text);
+    }
+    const r = await exec('slurmd', ['-G', '-f', join(dir, 'slurm.conf'), '-N', node], {
+      okCodes: [0, 1], timeoutMs: 60_000, timeoutWhat: 'slurmd -G', pkg: 'slurmd',
+    });
+    return r.stdout + r.stderr;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('Debian slurmd 22.05 accepts the generated slurm.conf and gres.conf', async () => {
+  await requireTool('slurmd', 'slurmd');
+  const local = await rendered('local');
+  const out = await slurmdCheck(local.out, 'pharos-compute-01');
+  assert.not.match(out, /fatal|Unable to process|Bad value|error: Parse/i, out);
+  assert.match(out, /Gres Name=gpu Type=emulated .*File=\/dev\/pharos-gpu0/);
+  assert.match(out, /Gres Name=gpu Type=emulated .*File=\/dev\/pharos-gpu1/);
+  // Real GPUs: the config parses; slurmd then looks for the driver's device file.
+  const example = await rendered('example');
+  const ex = await slurmdCheck(example.out, 'hpc-cluster-compute-02');
+  assert.not.match(ex, /Unable to process|Bad value|error: Parse/i, ex);
+  assert.match(ex, '/dev/nvidia0');
+  // And the check can fail: a bad value is reported.
+  const bad = await slurmdCheck(local.out, 'pharos-compute-01', 'PartitionName=broken Nodes=pharos-compute-01 MaxTime=soon\n');
+  assert.match(bad, 'Unable to process configuration file');
 });
 
 test.after(async () => {
