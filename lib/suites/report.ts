@@ -5,7 +5,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { CheckResult, CheckStatus, SuiteResult } from './run.js';
+import type { CheckResult, CheckStatus, SuiteEvent, SuiteResult } from './run.js';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
@@ -50,6 +50,26 @@ export function renderTable(results: SuiteResult[], opts: TableOptions = {}): st
       ` in ${formatDuration(results.reduce((t, s) => t + s.durationMs, 0))}`,
   );
   return lines.join('\n');
+}
+
+/** One plain progress line per event (for logs and non-TTY output); undefined
+ *  for events not worth a line (check output, which goes to the log). */
+export function renderEvent(e: SuiteEvent): string | undefined {
+  switch (e.type) {
+    case 'suite-start':
+      return `suite ${e.suite}: ${e.checks} checks`;
+    case 'check-start':
+      return undefined;
+    case 'output':
+      return undefined;
+    case 'check-end': {
+      const r = e.result;
+      const note = r.message ? ` — ${r.message}` : '';
+      return `  ${r.status.toUpperCase().padEnd(5)} ${r.suite}/${r.check} on ${r.node} (${formatDuration(r.durationMs)})${note}`;
+    }
+    case 'suite-end':
+      return `suite ${e.result.suite}: ${e.result.status.toUpperCase()} in ${formatDuration(e.result.durationMs)}`;
+  }
 }
 
 /** The whole output of every failed or errored check, for the terminal. */

@@ -68,6 +68,8 @@ export interface RunSuiteOptions {
   access: Map<string, NodeAccess>;
   keyFile: string;
   knownHostsFile: string;
+  /** Login user where a node's access names none (default root). */
+  user?: string;
   signal?: AbortSignal;
   onEvent?: (e: SuiteEvent) => void;
   /** How long to wait for each node's SSH banner before giving up (default 60 s). */
@@ -88,6 +90,7 @@ export class ConnectionPool {
       access: Map<string, NodeAccess>;
       keyFile: string;
       knownHostsFile: string;
+      user?: string;
       sshWaitMs?: number;
       signal?: AbortSignal;
     },
@@ -119,7 +122,7 @@ export class ConnectionPool {
     return connect({
       host: a.host,
       port: a.port,
-      username: a.username ?? 'root',
+      username: a.username ?? this.opts.user ?? 'root',
       privateKeyPath: this.opts.keyFile,
       knownHostsPath: this.opts.knownHostsFile,
       hostAlias: a.hostAlias ?? node.name,
@@ -260,4 +263,26 @@ export async function runSuite(opts: RunSuiteOptions): Promise<SuiteResult> {
   };
   opts.onEvent?.({ type: 'suite-end', result });
   return result;
+}
+
+export interface RunSuitesOptions extends Omit<RunSuiteOptions, 'suite' | 'connections'> {
+  suites: SuiteDef[];
+  /** Stop after the first suite that fails (default: run them all). */
+  failFast?: boolean;
+}
+
+/** Run several suites in order over one set of connections. */
+export async function runSuites(opts: RunSuitesOptions): Promise<SuiteResult[]> {
+  const pool = new ConnectionPool(opts);
+  const out: SuiteResult[] = [];
+  try {
+    for (const suite of opts.suites) {
+      const r = await runSuite({ ...opts, suite, connections: pool });
+      out.push(r);
+      if (opts.failFast && r.status === 'fail') break;
+    }
+  } finally {
+    await pool.closeAll();
+  }
+  return out;
 }

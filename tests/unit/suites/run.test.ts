@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterPlan, NodePlan } from '../../../lib/model.js';
 import { exec } from '../../../lib/tools/exec.js';
 import { clusterEnv } from '../../../lib/suites/env.js';
-import { junitXml, renderFailures, renderTable, writeJunit } from '../../../lib/suites/report.js';
-import { listSuites, loadSuite, runSuite, type NodeAccess, type SuiteEvent, type SuiteResult } from '../../../lib/suites/run.js';
+import { junitXml, renderEvent, renderFailures, renderTable, writeJunit } from '../../../lib/suites/report.js';
+import { listSuites, loadSuite, runSuite, runSuites, type NodeAccess, type SuiteEvent, type SuiteResult } from '../../../lib/suites/run.js';
 import { KILL_OWN_SESSION, startSshd, type Sshd } from './sshd-fixture.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -186,6 +186,19 @@ test('events: suite start/end and one check-end per result', () => {
   assert.is(events[events.length - 1]?.type, 'suite-end');
   assert.is(events.filter((e) => e.type === 'check-end').length, fakeResult.checks.length);
   assert.ok(events.some((e) => e.type === 'output' && e.line === 'got token on compute-02'));
+  const lines = events.map(renderEvent).filter((l): l is string => l !== undefined);
+  assert.is(lines[0], 'suite fake: 6 checks');
+  assert.ok(lines.some((l) => /^  SKIP  fake\/gpu on compute-01 \(\S+\) — no GPUs configured$/.test(l)), lines.join('\n'));
+  assert.match(lines[lines.length - 1] ?? '', /^suite fake: FAIL in /);
+});
+
+test('runSuites runs several suites over shared connections and can stop at the first failure', async () => {
+  const fake = await loadSuite(root, 'fake');
+  const base = { cluster: fakeCluster, access: accessFor(fakeCluster), keyFile: sshd.keyFile, knownHostsFile: sshd.knownHosts };
+  const two = await runSuites({ ...base, suites: [fake, fake], only: ['env'] });
+  assert.equal(two.map((r) => `${r.suite}:${r.status}:${r.checks.length}`), ['fake:pass:3', 'fake:pass:3']);
+  const stop = await runSuites({ ...base, suites: [fake, fake], only: ['broken'], failFast: true });
+  assert.is(stop.length, 1);
 });
 
 test('a node with no SSH address is an error, not a failure', async () => {
