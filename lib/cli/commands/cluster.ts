@@ -5,16 +5,16 @@
  *   pharos ssh NODE [COMMAND…]
  *
  * `cluster start` converges from the config (global `-c`); images come from the
- * node's `base_image_path` or, for images Pharos builds, from `--images-dir`
- * (`<dir>/<name>.qcow2`, plus `<name>.vmlinuz`/`<name>.initrd` for direct kernel
- * boot). `pharos build cluster` is the usual route: it builds the images and
+ * node's `base_image_path` (with `X.vmlinuz`/`X.initrd` beside `X.qcow2` meaning
+ * direct kernel boot) or, for images Pharos builds, from `--images-dir`
+ * (`<dir>/<name>.qcow2`, plus `<name>.vmlinuz`/`<name>.initrd`). `pharos build cluster` is the usual route: it builds the images and
  * runs the same operations as graph targets. Everything else works from the
  * cluster state alone, so `stop`, `status`, `destroy`, `vm …` and `ssh` need no
  * config.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { ClusterPlan } from '../../model.js';
@@ -32,6 +32,7 @@ import {
   type NodeImage,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
+import { KERNEL_CMDLINE } from '../../images/base.js';
 import { projectPaths, type GlobalOptions } from '../project.js';
 
 interface ClusterOpts {
@@ -48,7 +49,10 @@ function out(g: GlobalOptions, value: unknown, text: () => string): void {
 async function planFor(g: GlobalOptions, want: string | undefined): Promise<ClusterPlan> {
   const { loadConfig, planSystem } = await import('../../config/index.js');
   const { pickCluster } = await import('./inventory.js');
-  const plan = planSystem(await loadConfig(projectPaths(g).configPath));
+  // An explicit config needs no checkout (pharos.build.ts) around it.
+  const explicit = g.config ?? process.env.PHAROS_CONFIG;
+  const configPath = explicit ? resolve(process.cwd(), explicit) : projectPaths(g).configPath;
+  const plan = planSystem(await loadConfig(configPath));
   return pickCluster(plan, want);
 }
 
@@ -73,7 +77,16 @@ export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined):
   const images: Record<string, NodeImage> = {};
   for (const n of plan.nodes) {
     if (n.image.kind === 'path') {
-      images[n.name] = { image: n.image.path };
+      // A kernel and initrd beside the image (X.vmlinuz, X.initrd for X.qcow2)
+      // mean direct kernel boot, as for images without a boot loader.
+      const stem = n.image.path.replace(/\.(qcow2|img|raw)$/, '');
+      const img: NodeImage = { image: n.image.path };
+      if (existsSync(`${stem}.vmlinuz`)) {
+        img.kernel = `${stem}.vmlinuz`;
+        if (existsSync(`${stem}.initrd`)) img.initrd = `${stem}.initrd`;
+        img.cmdline = KERNEL_CMDLINE;
+      }
+      images[n.name] = img;
       continue;
     }
     const dir = imagesDir ?? process.env.PHAROS_IMAGES_DIR;
@@ -88,7 +101,7 @@ export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined):
     if (existsSync(k)) {
       img.kernel = k;
       if (existsSync(i)) img.initrd = i;
-      img.cmdline = 'root=/dev/vda rw console=ttyS0,115200n8 net.ifnames=1';
+      img.cmdline = KERNEL_CMDLINE;
     }
     images[n.name] = img;
   }
