@@ -226,6 +226,13 @@ export function diskPath(env: ClusterEnv, node: Pick<NodePlan, 'name'>): string 
   return join(env.paths.poolDir, `${node.name}.qcow2`);
 }
 
+/** Whether the VM's overlay exists on a different backing file than `baseImage`. */
+export async function diskNeedsRecreate(node: Pick<NodePlan, 'name'>, baseImage: string, env: ClusterEnv): Promise<boolean> {
+  const path = diskPath(env, node);
+  if (!(await exists(path))) return false;
+  return (await qemuImg.info(path)).backingFilename !== baseImage;
+}
+
 /**
  * The VM's overlay on its image, `diskGb` in size (never smaller than the image).
  * An overlay on a different backing file is recreated: the image changed, so the
@@ -524,13 +531,22 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     for (const [i, node] of plan.nodes.entries()) {
       const image = images[node.name];
       if (!image) throw new PharosError(`no image given for node ${node.name}`);
+      const p = probe.domains.get(node.name) ?? { exists: false };
+      const running = p.state === 'running' || p.state === 'paused';
+      // A new image for a running VM: its overlay must be replaced, which needs
+      // the VM off; it is started again below (auto_start) on the new image.
+      if (running && (await diskNeedsRecreate(node, image.image, env))) {
+        const st = await stopDomain(env.uri, node.name);
+        log(`${node.name}: stopped (${st.action}) to move it to the new image ${image.image}`);
+        p.state = 'shut off';
+      }
       const disk = await ensureDisk(node, image.image, env);
       log(disk.message);
       if (disk.action !== 'unchanged') undo.push(`disk ${disk.path}`, () => rm(disk.path, { force: true }));
       const spec = buildDomainSpec(plan, env, { node, image, disk: disk.path, sshPort: ports.get(node.name), authorizedKey: key.publicKey });
       await opts.beforeDefine?.(node, i);
-      const p = probe.domains.get(node.name) ?? { exists: false };
-      const oldXml = p.exists ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
+      // The old definition is fetched only when it is about to be replaced (undo).
+      const oldXml = p.exists && p.specHash !== specHash(spec) ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
       const d = await ensureDomain(spec, env, p);
       log(d.message);
       if (d.action === 'created') undo.push(`domain ${node.name}`, () => ignoreNotFound(virsh.domain.undefine(env.uri, node.name)));
@@ -543,7 +559,7 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
       const rec: VmRecord = {
         name: node.name,
         shortName: node.shortName,
-        uuid: await virsh.domain.uuid(env.uri, node.name),
+        uuid: p.uuid ?? (await virsh.domain.uuid(env.uri, node.name)),
         ip: node.ip,
         mac: node.mac,
         mgmtMac: plan.network.mode === 'user' ? macFor(node.name, 'mgmt') : undefined,

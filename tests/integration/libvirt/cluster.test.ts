@@ -91,6 +91,17 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   assert.is(still.vms[2]!.domain, 'unchanged');
   assert.ok(still.vms[2]!.restartNeeded);
 
+  // a new image for a running VM: stopped, overlay recreated on it, started again
+  const base2 = sb.guest.base.replace(/base\.qcow2$/, 'base2.qcow2');
+  await qemuImg.create(base2, 64 * 1024 * 1024);
+  const imgs = imagesFor(sb, plan);
+  imgs[plan.nodes[0]!.name]!.image = base2;
+  const moved = await startCluster(plan, imgs, env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
+  assert.is(moved.vms[0]!.disk, 'recreated');
+  assert.ok(moved.vms[0]!.started);
+  const movedDisk = (await readState(env.paths.stateFile))!.vms[plan.nodes[0]!.name]!.disk;
+  assert.is((await qemuImg.info(movedDisk)).backingFilename, base2);
+
   const st = await clusterStatus(plan.name, env);
   assert.equal(st.vms.map((v) => v.state), ['running', 'running', 'running']);
 
