@@ -26,7 +26,7 @@ trap cleanup EXIT
 # Each job holds its GPU long enough for the other to start, and records when
 # it started and ended so the overlap can be proven, not assumed.
 # shellcheck disable=SC2016 # expanded inside the job
-job='echo "start=$(date +%s%N) cvd=${CUDA_VISIBLE_DEVICES-unset} gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS-unset}}"; sleep 20; echo "end=$(date +%s%N)"'
+job='echo "start=$(date +%s%N) cvd=${CUDA_VISIBLE_DEVICES-unset} gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS-unset}}"; sleep 30; echo "end=$(date +%s%N)"'
 for i in 1 2; do
   timeout 200 srun -p "${PHAROS_PARTITION:-debug}" -w "$node" -N1 -n1 -c1 --gres=gpu:1 -t 3 -J "pharos-gres-$i" \
     bash -c "$job" >"$tmp/$i.out" 2>&1 &
