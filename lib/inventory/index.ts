@@ -7,6 +7,8 @@
  * Every value the roles need (Slurm settings, GRES lines, storage choice,
  * monitoring switches) is put here, so the roles never read the YAML config.
  */
+import { rename, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
@@ -375,4 +377,20 @@ export type InventoryFormat = 'ini' | 'yaml';
 
 export function renderInventory(inv: Inventory, format: InventoryFormat): string {
   return format === 'ini' ? toIni(inv) : toYaml(inv);
+}
+
+/** Writes `inventory.ini` and `inventory.yml` into `dir` (temp file + rename,
+ *  so a reader never sees half a file) and returns their paths. */
+export async function writeInventory(inv: Inventory, dir: string): Promise<{ ini: string; yaml: string }> {
+  await mkdir(dir, { recursive: true });
+  const out = { ini: join(dir, 'inventory.ini'), yaml: join(dir, 'inventory.yml') };
+  for (const [file, text] of [
+    [out.ini, toIni(inv)],
+    [out.yaml, toYaml(inv)],
+  ] as const) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, file);
+  }
+  return out;
 }

@@ -3,12 +3,12 @@
  * the example workstation config, both forms read identically by the real
  * `ansible-inventory`, and the hand-written plans agree with planSystem().
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildInventory, gpuDevices, slurmGres, slurmRealMemory, toIni, toYaml } from '../../../lib/inventory/index.js';
+import { buildInventory, gpuDevices, slurmGres, slurmRealMemory, toIni, toYaml, writeInventory } from '../../../lib/inventory/index.js';
 import { accessFromState } from '../../../lib/inventory/access.js';
 import { PharosError } from '../../../lib/errors.js';
 import { exec } from '../../../lib/tools/exec.js';
@@ -135,6 +135,19 @@ test('the hand-written plans agree with planSystem() for the real configs', asyn
   const cc = ex.clusters.find((c) => c.kind === 'cloud');
   assert.ok(cc, 'the example config has a cloud cluster');
   assert.fixture(toYaml(buildInventory(cc, natAccess('cloud-cluster'))), toYaml(buildInventory(exampleCloudPlan(), natAccess('cloud-cluster'))));
+});
+
+test('writeInventory writes both forms and leaves no temp files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-winv-'));
+  try {
+    const inv = buildInventory(localPlan(), localAccess());
+    const out = await writeInventory(inv, join(dir, 'sub'));
+    assert.is(readFileSync(out.ini, 'utf8'), toIni(inv));
+    assert.is(readFileSync(out.yaml, 'utf8'), toYaml(inv));
+    assert.equal(readdirSync(join(dir, 'sub')).sort(), ['inventory.ini', 'inventory.yml']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
