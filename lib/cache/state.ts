@@ -15,8 +15,12 @@ import type { CacheKey } from './key.js';
 import type { StampDb } from './hash.js';
 
 export interface TargetRecord {
-  key: CacheKey;
-  /** Digest of `key` (stable JSON). */
+  /**
+   * The CacheKey as stable JSON. Kept as a string so loading 10,000 records does
+   * not build 10,000 key objects; only `why` parses it (`recordKey`).
+   */
+  keyJson: string;
+  /** Digest of `keyJson`: the no-op check compares only this. */
   keyHash: string;
   /** The JSON value `run` returned; given to dependents and as `ctx.previous`. */
   output: unknown;
@@ -28,11 +32,30 @@ export interface TargetRecord {
   builtAt: string;
 }
 
+export function recordKey(rec: TargetRecord): CacheKey {
+  return JSON.parse(rec.keyJson) as CacheKey;
+}
+
+/** The stamp DB; any change marks the store dirty, so a no-op build writes nothing. */
+class Stamps extends Map<string, [string, string]> {
+  dirty = false;
+  override set(k: string, v: [string, string]): this {
+    this.dirty = true;
+    return super.set(k, v);
+  }
+  override delete(k: string): boolean {
+    const had = super.delete(k);
+    if (had) this.dirty = true;
+    return had;
+  }
+}
+
 interface Snapshot {
-  version: 1;
+  version: 2;
   records: Record<string, TargetRecord>;
-  /** Absolute path -> [stamp, digest]. */
-  stamps: Record<string, [string, string]>;
+  /** Parallel arrays (parse faster than a 100,000-key object): path, `stamp digest`. */
+  stampPaths: string[];
+  stampVals: string[];
   /** Tool binary path + args -> [stamp of the binary, version line]. */
   tools: Record<string, [string, string]>;
   /** Last measured duration of every target, also of those whose record was cleaned. */
@@ -43,7 +66,9 @@ type JournalLine = { t: 'rec'; name: string; rec: TargetRecord } | { t: 'del'; n
 
 export class StateStore {
   readonly records = new Map<string, TargetRecord>();
-  readonly stamps: StampDb = new Map();
+  readonly stamps: StampDb = new Stamps();
+  /** Set by any record/tool change; `save()` is skipped while false. */
+  private dirty = false;
   readonly tools = new Map<string, [string, string]>();
   readonly durations = new Map<string, number>();
   private readonly snapshotPath: string;
@@ -62,9 +87,15 @@ export class StateStore {
     } catch {
       snap = undefined;
     }
-    if (snap && snap.version === 1) {
+    if (snap && snap.version === 2) {
       for (const [k, v] of Object.entries(snap.records)) this.records.set(k, v);
-      for (const [k, v] of Object.entries(snap.stamps)) this.stamps.set(k, v);
+      const paths = snap.stampPaths;
+      const vals = snap.stampVals;
+      for (let i = 0; i < paths.length; i++) {
+        const v = vals[i]!;
+        const sp = v.indexOf(' ');
+        Map.prototype.set.call(this.stamps, paths[i]!, [v.slice(0, sp), v.slice(sp + 1)]);
+      }
       for (const [k, v] of Object.entries(snap.tools ?? {})) this.tools.set(k, v);
       for (const [k, v] of Object.entries(snap.durations ?? {})) this.durations.set(k, v);
     }
@@ -76,6 +107,7 @@ export class StateStore {
     }
     for (const line of journal.split('\n')) {
       if (!line) continue;
+      this.dirty = true; // fold the journal into the snapshot at the next save
       let j: JournalLine;
       try {
         j = JSON.parse(line) as JournalLine;
@@ -93,6 +125,7 @@ export class StateStore {
   putRecord(name: string, rec: TargetRecord): void {
     mkdirSync(this.stateDir, { recursive: true });
     appendFileSync(this.journalPath, `${JSON.stringify({ t: 'rec', name, rec })}\n`);
+    this.dirty = true;
     this.records.set(name, rec);
     this.durations.set(name, rec.durationMs);
   }
@@ -101,16 +134,29 @@ export class StateStore {
     if (!this.records.has(name)) return;
     mkdirSync(this.stateDir, { recursive: true });
     appendFileSync(this.journalPath, `${JSON.stringify({ t: 'del', name })}\n`);
+    this.dirty = true;
     this.records.delete(name);
   }
 
-  /** Rewrites the snapshot atomically and empties the journal. */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Rewrites the snapshot atomically and empties the journal (no-op when nothing changed). */
   save(): void {
+    if (!this.dirty && !(this.stamps as Stamps).dirty) return;
     mkdirSync(this.stateDir, { recursive: true });
+    const stampPaths: string[] = [];
+    const stampVals: string[] = [];
+    for (const [k, v] of this.stamps) {
+      stampPaths.push(k);
+      stampVals.push(`${v[0]} ${v[1]}`);
+    }
     const snap: Snapshot = {
-      version: 1,
+      version: 2,
       records: Object.fromEntries(this.records),
-      stamps: Object.fromEntries(this.stamps),
+      stampPaths,
+      stampVals,
       tools: Object.fromEntries(this.tools),
       durations: Object.fromEntries(this.durations),
     };
@@ -118,5 +164,7 @@ export class StateStore {
     writeFileSync(tmp, JSON.stringify(snap));
     renameSync(tmp, this.snapshotPath);
     rmSync(this.journalPath, { force: true });
+    this.dirty = false;
+    (this.stamps as Stamps).dirty = false;
   }
 }

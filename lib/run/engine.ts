@@ -17,9 +17,9 @@ import { exec, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
 import { MISSING, digestFile, digestString, hashStats } from '../cache/hash.js';
-import { explainKeyChange, keyHash, stableJson, type CacheKey } from '../cache/key.js';
+import { explainKeyChange, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
-import { StateStore, type TargetRecord } from '../cache/state.js';
+import { StateStore, recordKey, type TargetRecord } from '../cache/state.js';
 import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
 
 export interface EngineOptions {
@@ -106,7 +106,14 @@ interface Outcome {
   reason?: string;
 }
 
-type Check = { fresh: true; key: CacheKey; rec: TargetRecord } | { fresh: false; key: CacheKey; reason: string };
+/** A key with its stable JSON and digest, computed once per check. */
+interface Keyed {
+  key: CacheKey;
+  json: string;
+  hash: string;
+}
+
+type Check = { fresh: true; key: Keyed; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string };
 
 export function createEngine(opts: EngineOptions): Engine {
   const root = resolve(opts.root);
@@ -184,6 +191,7 @@ export function createEngine(opts: EngineOptions): Engine {
     return v;
   };
 
+  const relCache = new Map<string, string>();
   const relName = (abs: string): string => {
     const r = relative(root, abs);
     return r.startsWith('..') || isAbsolute(r) ? abs : r.split('\\').join('/');
@@ -209,6 +217,7 @@ export function createEngine(opts: EngineOptions): Engine {
       p = exec(path, args, { okCodes: [0, 1, 2] }).then((r) => {
         const line = (r.stdout.trim() || r.stderr.trim()).split('\n')[0]?.trim() ?? '';
         st.tools.set(memoKey, [stampStr, line]);
+        st.markDirty();
         return line;
       });
     toolMemo.set(memoKey, p);
@@ -228,7 +237,9 @@ export function createEngine(opts: EngineOptions): Engine {
       for (const f of files) {
         let d = digestFile(db, f);
         if (typeof d !== 'string') d = await d;
-        inputs[relName(f)] = d;
+        let r = relCache.get(f);
+        if (r === undefined) relCache.set(f, (r = relName(f)));
+        inputs[r] = d;
       }
     }
     const envv: Record<string, string | null> = {};
@@ -239,11 +250,13 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   const check = async (n: Node, depDigests: Record<string, string>, probeCtx: ProbeContext): Promise<Check> => {
-    const key = await computeKey(n, depDigests);
+    const k = await computeKey(n, depDigests);
+    const json = stableJson(k);
+    const key: Keyed = { key: k, json, hash: digestString(json) };
     const sp = n.target.spec;
     const rec = getStore().records.get(n.name);
     if (!rec) return { fresh: false, key, reason: 'never built' };
-    if (rec.keyHash !== keyHash(key)) return { fresh: false, key, reason: explainKeyChange(rec.key, key) ?? 'key changed' };
+    if (rec.keyHash !== key.hash) return { fresh: false, key, reason: explainKeyChange(recordKey(rec), k) ?? 'key changed' };
     if (sp.always) return { fresh: false, key, reason: 'always runs' };
     const db = getStore().stamps;
     for (const [p, d] of Object.entries(rec.outputFiles)) {
@@ -393,7 +406,7 @@ export function createEngine(opts: EngineOptions): Engine {
         return;
       }
       let reason: string;
-      let key: CacheKey;
+      let key: Keyed;
       try {
         const c = await check(n, deps, probeCtx);
         key = c.key;
@@ -470,7 +483,7 @@ export function createEngine(opts: EngineOptions): Engine {
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
         if (signal.aborted) throw new PharosError('interrupted', { exitCode: 130 });
-        st.putRecord(n.name, { key, keyHash: keyHash(key), output: value, outputDigest, outputFiles: files, durationMs, builtAt: new Date().toISOString() });
+        st.putRecord(n.name, { keyJson: key.json, keyHash: key.hash, output: value, outputDigest, outputFiles: files, durationMs, builtAt: new Date().toISOString() });
         runMs.set(n, durationMs);
         closeSync(fd);
         finish(n, { status: 'built', durationMs, reason, logPath: lp }, { status: 'built', outputDigest, output: value });
@@ -635,6 +648,7 @@ export function createEngine(opts: EngineOptions): Engine {
         st.records.delete(name);
         rmSync(logPath(name), { force: true });
       }
+      st.markDirty();
       st.save();
       return removed;
     } finally {
