@@ -501,6 +501,9 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     const key = await ensureClusterKey(env.paths, `pharos-${plan.name}`);
     if (key.created) undo.push(`ssh key of ${plan.name}`, () => rm(env.paths.sshDir, { recursive: true, force: true }));
 
+    if (env.domainType === 'qemu' && ['host-passthrough', 'host-model', 'host'].includes(plan.cpu.model)) {
+      log(`TCG: CPU model ${plan.cpu.model} needs KVM; VMs get QEMU's "max" CPU (everything TCG emulates) instead`);
+    }
     const net = await ensureNetwork(plan, env);
     log(net.message);
     if (net.action === 'created') undo.push(`network ${plan.network.libvirtName}`, () => removeNetwork(env.uri, plan.network.libvirtName));

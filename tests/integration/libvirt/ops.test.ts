@@ -18,7 +18,10 @@ import {
   startCluster,
   startVm,
   stopDomain,
+  waitForSsh,
 } from '../../../lib/cluster/ops.js';
+import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { readGpuOwners } from '../../../lib/cluster/state.js';
 import { cleanup, envFor, imagesFor, leftovers, plain, sandbox, tinyPlan, waitForText, URI, type Sandbox } from './helpers.js';
 
@@ -130,6 +133,26 @@ test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers
   } finally {
     await virsh.domain.undefine(URI, `${plan.name}-x-other`).catch(() => undefined);
   }
+}));
+
+test('QEMU user-net hostfwd accepts TCP before the guest is up: readiness reads the banner', plain(async () => {
+  const plan = tinyPlan(sb, { nodes: 1 });
+  const env = envFor(sb, plan);
+  const rep = await startCluster(plan, imagesFor(sb, plan), env, { waitSsh: false, pinHostKeys: false });
+  const port = rep.vms[0]!.sshPort;
+  // QEMU listens as soon as it runs, long before the guest kernel has booted.
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
+  const log = readFileSync(`${env.paths.consoleDir}/${plan.nodes[0]!.name}.log`, 'utf8');
+  assert.not.match(log, 'PHAROS-GUEST-READY', 'the guest was not up yet when the port accepted');
+  const w = await waitForSsh('127.0.0.1', port, 120_000);
+  assert.is(w.banner, 'SSH-2.0-PharosTestGuest');
+  await destroyCluster(plan.name, env);
 }));
 
 test.run();
