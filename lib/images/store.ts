@@ -5,10 +5,11 @@
  * appear atomically (copy to a temp name in the same directory, then rename):
  * a reader never sees half an image, and a crashed build leaves only a temp file.
  */
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
+import { fileDigest } from './digest.js';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PHAROS_CACHE) return env.PHAROS_CACHE;
@@ -48,13 +49,19 @@ export async function storeInCache(
   cacheDir: string,
   file: string,
   key: string,
-  opts: { move?: boolean; name?: string } = {},
+  opts: { move?: boolean; name?: string; sha256?: string } = {},
 ): Promise<string> {
   const dest = cachePath(cacheDir, key, opts.name ?? file);
   const existing = await cacheLookup(cacheDir, key, opts.name ?? file);
   if (existing) {
     if (opts.move) await rm(file, { force: true });
     return existing;
+  }
+  if (opts.sha256) {
+    // The sidecar goes first: an entry never exists without its digest once
+    // the caller provided one (a crash in between leaves only a stray sidecar).
+    await mkdir(dirname(dest), { recursive: true });
+    await writeAtomic(`${dest}.sha256`, `${opts.sha256}\n`);
   }
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
@@ -76,4 +83,27 @@ export async function storeInCache(
     throw new PharosError(`cannot store ${file} in the image cache ${cacheDir}: ${(e as Error).message}`);
   }
   return dest;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/**
+ * sha256 of a stored entry without reading it when possible: entries never
+ * change after they appear, so the `<entry>.sha256` sidecar written at store
+ * time (or on the first call here) stays valid for good.
+ */
+export async function cachedSha256(entry: string): Promise<string> {
+  try {
+    const s = (await readFile(`${entry}.sha256`, 'utf8')).trim();
+    if (/^[0-9a-f]{64}$/.test(s)) return s;
+  } catch {
+    /* no sidecar yet */
+  }
+  const digest = await fileDigest(entry, 'sha256');
+  await writeAtomic(`${entry}.sha256`, `${digest}\n`).catch(() => undefined);
+  return digest;
 }

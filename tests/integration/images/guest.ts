@@ -41,10 +41,14 @@ export async function startGuest(o: {
   config: string;
   clusterMac?: string;
   memoryMiB?: number;
-  diskSize?: string;
+  diskGiB?: number;
 }): Promise<Guest> {
   const overlay = join(o.workDir, `${o.name}.overlay.qcow2`);
-  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', o.image, overlay, o.diskSize ?? '4G']);
+  // An overlay smaller than its image cuts the filesystem short (the kernel
+  // refuses to mount it): never go below the image's virtual size.
+  const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', o.image])).stdout) as { 'virtual-size': number };
+  const size = Math.max(info['virtual-size'], (o.diskGiB ?? 4) * 2 ** 30);
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', o.image, overlay, String(size)]);
   const port = await freePort();
   const consoleFile = join(o.workDir, `${o.name}.console.log`);
   const args = [
@@ -97,6 +101,11 @@ export async function waitForHostKeys(g: Guest, timeoutMs: number): Promise<Host
   for (;;) {
     const keys = await g.hostKeys();
     if (keys.some((k) => k.type === 'ssh-ed25519')) return keys;
+    const text = await readFile(g.consoleFile, 'utf8').catch(() => '');
+    const stuck = /Kernel panic|\(initramfs\) ?$|Failed to mount .* as root/m.exec(text);
+    if (stuck) {
+      throw new Error(`guest failed to boot (${stuck[0]}):\n${text.split('\n').slice(-15).join('\n')}`);
+    }
     if (g.proc.exitCode !== null) throw new Error(`guest exited (${g.proc.exitCode}) before announcing host keys; see ${g.consoleFile}`);
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for PHAROS-HOSTKEY lines on ${g.consoleFile}`);

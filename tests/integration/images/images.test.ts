@@ -105,29 +105,32 @@ test('image:base builds from the Debian mirror (mmdebstrap, mkfs.ext4 -d, qcow2)
 test('base image boots under TCG; fw_cfg sets hostname, key, cluster IP; host key pinned from the console', async () => {
   if (!base) throw new Error('base image was not built');
   const { g, kh } = await bootAndPin('base', base, 'pharos-it-base');
-  const out = await ssh(g, kh, 'hostname; ip -4 -o addr show; findmnt -n -o SIZE /; test -s /etc/machine-id && echo machine-id-ok');
-  const lines = out.split('\n');
-  assert.is(lines[0], 'pharos-it-base');
-  assert.match(out, /inet 10\.77\.0\.10\/24/, 'cluster IP on the NIC with the cluster MAC');
-  assert.match(out, /inet 10\.0\.2\.15\/24/, 'DHCP on the management NIC');
-  assert.match(out, /machine-id-ok/);
-  // Overlay is 4G; the image is < 1G: the first boot grew the filesystem.
-  assert.match(out, /\n(3\.\d|4(\.0)?)G\n/, `root fs grown to the overlay size: ${out}`);
-
-  // Pinning is real: the same server with a different pinned key is refused.
-  const wrong = join(work, 'wrong.known_hosts');
-  await writeFile(
-    wrong,
-    knownHostsLines(knownHostsPattern('127.0.0.1', g.port), [{ type: 'ssh-ed25519', key: 'AAAAC3NzaC1lZDI1NTE5AAAAIJN+elVVmOnAfBLfL3S5mcr6suaG9Z0a28QwmV0B35v4' }]),
-  );
   try {
-    await ssh(g, wrong, 'true');
-    assert.unreachable('ssh accepted a host key that was not pinned');
-  } catch (e) {
-    assert.ok(e instanceof ExecError);
-    assert.match(e.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    const out = await ssh(g, kh, 'hostname; ip -4 -o addr show; findmnt -n -o SIZE /; test -s /etc/machine-id && echo machine-id-ok');
+    const lines = out.split('\n');
+    assert.is(lines[0], 'pharos-it-base');
+    assert.match(out, /inet 10\.77\.0\.10\/24/, 'cluster IP on the NIC with the cluster MAC');
+    assert.match(out, /inet 10\.0\.2\.15\/24/, 'DHCP on the management NIC');
+    assert.match(out, /machine-id-ok/);
+    // Overlay is 4G; the image is < 1G: the first boot grew the filesystem.
+    assert.match(out, /\n\s*(3\.\d|4(\.0)?)G\n/, `root fs grown to the overlay size: ${out}`);
+
+    // Pinning is real: the same server with a different pinned key is refused.
+    const wrong = join(work, 'wrong.known_hosts');
+    await writeFile(
+      wrong,
+      knownHostsLines(knownHostsPattern('127.0.0.1', g.port), [{ type: 'ssh-ed25519', key: 'AAAAC3NzaC1lZDI1NTE5AAAAIJN+elVVmOnAfBLfL3S5mcr6suaG9Z0a28QwmV0B35v4' }]),
+    );
+    try {
+      await ssh(g, wrong, 'true');
+      assert.unreachable('ssh accepted a host key that was not pinned');
+    } catch (e) {
+      assert.ok(e instanceof ExecError);
+      assert.match(e.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    }
+  } finally {
+    await g.stop();
   }
-  await g.stop();
 });
 
 test('image:hpc-compute builds with Packer (stub playbook) and boots with its own kernel', async () => {
@@ -136,37 +139,40 @@ test('image:hpc-compute builds with Packer (stub playbook) and boots with its ow
   const t0 = Date.now();
   const packerLog: string[] = [];
   try {
-    role = await buildRoleImage({
-      role: 'hpc-compute',
-      base,
-      outDir: join(work, 'compute'),
-      accelerator: 'tcg',
-      memoryMiB: 1024,
-      cpus: 1,
-      playbookFile: STUB_PLAYBOOK,
-      onLine: (l) => packerLog.push(l),
-      onPhase: (p) => phases.push(p),
-    });
-  } catch (e) {
-    console.error(packerLog.slice(-60).join('\n'));
-    throw e;
-  }
-  log.push(`hpc-compute image (stub playbook) built in ${secs(t0)}`);
-  assert.equal(phases, ['preparing', 'booting', 'provisioning', 'cleanup', 'compacting', 'done']);
-  assert.ok(packerLog.some((l) => l.includes('PLAY RECAP')), 'the ansible provisioner ran');
+      role = await buildRoleImage({
+        role: 'hpc-compute',
+        base,
+        outDir: join(work, 'compute'),
+        accelerator: 'tcg',
+        memoryMiB: 1024,
+        cpus: 1,
+        playbookFile: STUB_PLAYBOOK,
+        onLine: (l) => packerLog.push(l),
+        onPhase: (p) => phases.push(p),
+      });
+    } catch (e) {
+      console.error(packerLog.slice(-60).join('\n'));
+      throw e;
+    }
+    log.push(`hpc-compute image (stub playbook) built in ${secs(t0)}`);
+    assert.equal(phases, ['preparing', 'booting', 'provisioning', 'cleanup', 'compacting', 'done']);
+    assert.ok(packerLog.some((l) => l.includes('PLAY RECAP')), 'the ansible provisioner ran');
 
-  const { g, kh } = await bootAndPin('compute', role, 'hpc-compute-01');
-  const out = await ssh(g, kh, 'hostname; cat /etc/pharos-image; ls /var/lib/apt/lists | wc -l; ip -4 -o addr show');
-  const lines = out.split('\n');
-  assert.is(lines[0], 'hpc-compute-01');
-  assert.is(lines[1], 'role=hpc-compute', 'playbook result is in the image');
-  assert.is(lines[2], 'gpu=False');
-  assert.ok(Number(lines[3]) <= 2, 'apt lists cleaned');
-  assert.match(out, /inet 10\.77\.0\.10\/24/);
-  // The build's key is not in the image: only the key from this VM's fw_cfg.
-  const ak = await ssh(g, kh, 'cat /root/.ssh/authorized_keys');
-  assert.is(ak.trim(), key?.publicKey);
-  await g.stop();
+    const { g, kh } = await bootAndPin('compute', role, 'hpc-compute-01');
+    try {
+    const out = await ssh(g, kh, 'hostname; cat /etc/pharos-image; ls /var/lib/apt/lists | wc -l; ip -4 -o addr show');
+    const lines = out.split('\n');
+    assert.is(lines[0], 'hpc-compute-01');
+    assert.is(lines[1], 'role=hpc-compute', 'playbook result is in the image');
+    assert.is(lines[2], 'gpu=False');
+    assert.ok(Number(lines[3]) <= 2, 'apt lists cleaned');
+    assert.match(out, /inet 10\.77\.0\.10\/24/);
+    // The build's key is not in the image: only the key from this VM's fw_cfg.
+    const ak = await ssh(g, kh, 'cat /root/.ssh/authorized_keys');
+    assert.is(ak.trim(), key?.publicKey);
+  } finally {
+    await g.stop();
+  }
 });
 
 test.after.each(() => {

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPharosError } from '../../../lib/errors.js';
-import { cachePath, defaultCacheDir, storeInCache } from '../../../lib/images/store.js';
+import { cachePath, cachedSha256, defaultCacheDir, storeInCache } from '../../../lib/images/store.js';
 import { cloudImage, parseChecksum } from '../../../lib/images/cloud.js';
 
 async function tmp(): Promise<string> {
@@ -39,6 +39,24 @@ test('storeInCache puts the file under its key, atomically, and reuses it', asyn
       () => assert.unreachable('source still there after move'),
       (e: NodeJS.ErrnoException) => assert.is(e.code, 'ENOENT'),
     );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stored digest is read from its sidecar, not recomputed', async () => {
+  const dir = await tmp();
+  try {
+    const src = join(dir, 'img.qcow2');
+    await writeFile(src, 'abc');
+    const real = createHash('sha256').update('abc').digest('hex');
+    // Given at store time: trusted from then on (entries are immutable).
+    const p = await storeInCache(join(dir, 'cache'), src, 'k1', { sha256: 'f'.repeat(64) });
+    assert.is(await cachedSha256(p), 'f'.repeat(64), 'sidecar used, file not re-hashed');
+    // Not given: computed once, then remembered.
+    const q = await storeInCache(join(dir, 'cache'), src, 'k2');
+    assert.is(await cachedSha256(q), real);
+    assert.is((await readFile(`${q}.sha256`, 'utf8')).trim(), real);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
