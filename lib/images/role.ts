@@ -37,7 +37,11 @@ export interface RoleImageOptions {
   accelerator: 'kvm' | 'tcg';
   memoryMiB?: number;
   cpus?: number;
-  /** Virtual disk size, Packer syntax (`8G`). */
+  /**
+   * Virtual disk size, Packer syntax. Default 3G (12G with GPU drivers): VM
+   * overlays can only be at least this big, and the local config's nodes have
+   * 4 GB disks; the guest grows its filesystem to the overlay at boot.
+   */
   diskSize?: string;
   withGpuDrivers?: boolean;
   /** Override the playbook (default ansible/playbooks/image-<role>.yml). */
@@ -86,7 +90,7 @@ export function roleImageVars(
     accelerator: o.accelerator,
     memory: o.memoryMiB ?? 2048,
     cpus: o.cpus ?? 2,
-    disk_size: o.diskSize ?? '8G',
+    disk_size: o.diskSize ?? (o.withGpuDrivers ? '12G' : '3G'),
     output_directory: r.outputDirectory,
     ssh_private_key_file: r.keyFile,
     // Inside `-fw_cfg name=…,string=…` a literal comma is written twice.

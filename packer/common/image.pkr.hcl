@@ -61,8 +61,8 @@ variable "cpus" {
 
 variable "disk_size" {
   type        = string
-  default     = "8G"
-  description = "Virtual size of the image; the guest grows its filesystem at boot."
+  default     = "3G"
+  description = "Virtual size of the image (VM overlays must be at least this big); the guest grows its filesystem at boot."
 }
 
 variable "output_directory" {
