@@ -248,6 +248,15 @@ export async function ensureDisk(node: Pick<NodePlan, 'name' | 'diskGb'>, baseIm
   if (await exists(path)) {
     const info = await qemuImg.info(path);
     if (info.backingFilename === baseImage) {
+      if (info.virtualSize < size) {
+        try {
+          await qemuImg.grow(path, size);
+          return { action: 'unchanged', message: `disk ${path} grown to ${node.diskGb} GiB (the guest grows its filesystem)`, path };
+        } catch {
+          // Locked by the running VM: it grows on the next run with the VM off.
+          return { action: 'unchanged', message: `disk ${path} should grow to ${node.diskGb} GiB; stop the VM and run again`, path };
+        }
+      }
       return { action: 'unchanged', message: `disk ${path} up to date`, path };
     }
     await rm(path, { force: true });
@@ -430,6 +439,55 @@ export async function releaseGpus(stateRoot: string, match: { vm?: string; clust
     }
   }
   if (changed) await writeGpuOwners(stateRoot, owners);
+}
+
+// ------------------------------------------------------- cluster: probe
+
+export interface VmProbe extends DomainProbe {
+  /** Hash of the spec the plan wants now (undefined when it cannot be known yet). */
+  wantHash?: string;
+  diskExists: boolean;
+  /** Defined with the wanted spec, disk present, running when auto_start (and on that definition). */
+  upToDate: boolean;
+}
+
+export interface ClusterProbe {
+  network: { name: string; exists: boolean; active: boolean };
+  pool: { name: string; exists: boolean; active: boolean };
+  vms: Map<string, VmProbe>;
+}
+
+/**
+ * Everything the cluster's targets need to decide "up to date?", in ONE virsh
+ * call plus a few `stat`s: domains (state, persistent and live spec hash),
+ * network and pool. Nothing is created or allocated here: a VM whose SSH port
+ * or cluster key does not exist yet is simply not up to date.
+ */
+export async function probeCluster(plan: ClusterPlan, images: Record<string, NodeImage>, env: ClusterEnv): Promise<ClusterProbe> {
+  const netName = plan.network.libvirtName;
+  const pName = poolName(plan.name);
+  const r = await probeDomains(env.uri, plan.nodes.map((n) => n.name), { networks: [netName], pools: [pName] });
+  const state = await readState(env.paths.stateFile);
+  const pub = await readFile(env.paths.publicKey, 'utf8').then((t) => t.trim(), () => undefined);
+  const vms = new Map<string, VmProbe>();
+  for (const node of plan.nodes) {
+    const p = r.domains.get(node.name) ?? { exists: false };
+    const disk = diskPath(env, node);
+    const diskExists = await exists(disk);
+    const image = images[node.name];
+    const port = state?.vms[node.name]?.sshPort;
+    let wantHash: string | undefined;
+    if (pub && image && (plan.network.mode === 'nat' || port !== undefined)) {
+      wantHash = specHash(buildDomainSpec(plan, env, { node, image, disk, sshPort: port, authorizedKey: pub }));
+    }
+    const running = p.state === 'running';
+    const upToDate =
+      p.exists && wantHash !== undefined && p.specHash === wantHash && diskExists && (!node.autoStart || (running && p.liveSpecHash === wantHash));
+    vms.set(node.name, { ...p, wantHash, diskExists, upToDate });
+  }
+  const n = r.networks.get(netName) ?? { exists: false, active: false };
+  const pl = r.pools.get(pName) ?? { exists: false, active: false };
+  return { network: { name: netName, ...n }, pool: { name: pName, ...pl }, vms };
 }
 
 // ------------------------------------------------------- cluster: start

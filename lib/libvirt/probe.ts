@@ -23,16 +23,25 @@ export interface DomainProbe {
   cluster?: string;
 }
 
+export interface ObjectProbe {
+  exists: boolean;
+  active: boolean;
+}
+
 export interface ProbeResult {
   /** Every domain name on the connection (for leftover detection). */
   all: string[];
   domains: Map<string, DomainProbe>;
+  /** Requested networks and pools (same call). */
+  networks: Map<string, ObjectProbe>;
+  pools: Map<string, ObjectProbe>;
 }
 
 const STATES = ['running', 'shut off', 'paused', 'in shutdown', 'crashed', 'pmsuspended', 'idle', 'blocked', 'dying'];
 
-export async function probeDomains(uri: string, names: string[]): Promise<ProbeResult> {
+export async function probeDomains(uri: string, names: string[], extra: { networks?: string[]; pools?: string[] } = {}): Promise<ProbeResult> {
   for (const n of names) assertSafeName('domain', n);
+  for (const n of [...(extra.networks ?? []), ...(extra.pools ?? [])]) assertSafeName('network or pool', n);
   const sections = [{ key: 'list', commands: ['list --all --name'] }];
   names.forEach((n, i) => {
     sections.push({
@@ -40,7 +49,19 @@ export async function probeDomains(uri: string, names: string[]): Promise<ProbeR
       commands: [`domstate ${n}`, `echo @@U@@`, `domuuid ${n}`, `echo @@M@@`, `metadata ${n} --uri ${PHAROS_XMLNS} --config`, `echo @@L@@`, `metadata ${n} --uri ${PHAROS_XMLNS} --live`],
     });
   });
+  (extra.networks ?? []).forEach((n, i) => sections.push({ key: `n${i}`, commands: [`net-info ${n}`] }));
+  (extra.pools ?? []).forEach((n, i) => sections.push({ key: `p${i}`, commands: [`pool-info ${n}`] }));
   const out = await batch(uri, sections);
+  const networks = new Map<string, ObjectProbe>();
+  (extra.networks ?? []).forEach((n, i) => {
+    const t = out.get(`n${i}`) ?? '';
+    networks.set(n, { exists: /^Name:/m.test(t), active: /^Active:\s+yes/m.test(t) });
+  });
+  const pools = new Map<string, ObjectProbe>();
+  (extra.pools ?? []).forEach((n, i) => {
+    const t = out.get(`p${i}`) ?? '';
+    pools.set(n, { exists: /^Name:/m.test(t), active: /^State:\s+running/m.test(t) });
+  });
   const all = (out.get('list') ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
   const domains = new Map<string, DomainProbe>();
   const present = new Set(all);
@@ -65,5 +86,5 @@ export async function probeDomains(uri: string, names: string[]): Promise<ProbeR
       cluster,
     });
   });
-  return { all, domains };
+  return { all, domains, networks, pools };
 }

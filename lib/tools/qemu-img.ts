@@ -59,6 +59,14 @@ export async function create(path: string, sizeBytes: number, format = 'qcow2'):
   await exec('qemu-img', ['create', '-q', '-f', format, path, String(sizeBytes)], { pkg: 'qemu-utils' });
 }
 
+/** Grow an image to `sizeBytes` (never shrinks: that would cut guest filesystems). */
+export async function grow(path: string, sizeBytes: number, format = 'qcow2'): Promise<boolean> {
+  const i = await info(path);
+  if (i.virtualSize >= sizeBytes) return false;
+  await exec('qemu-img', ['resize', '-q', '-f', format, path, String(sizeBytes)], { pkg: 'qemu-utils' });
+  return true;
+}
+
 export async function convert(src: string, dst: string, opts: { outFormat?: string; inFormat?: string; compress?: boolean } = {}): Promise<void> {
   const args = ['convert', '-O', opts.outFormat ?? 'qcow2'];
   if (opts.inFormat) args.push('-f', opts.inFormat);

@@ -11,7 +11,7 @@ import * as virsh from '../../../lib/tools/virsh.js';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import { probeDomains } from '../../../lib/libvirt/probe.js';
 import { readState } from '../../../lib/cluster/state.js';
-import { clusterStatus, destroyCluster, startCluster, stopCluster } from '../../../lib/cluster/ops.js';
+import { clusterStatus, destroyCluster, probeCluster, startCluster, stopCluster } from '../../../lib/cluster/ops.js';
 import { cleanup, plain, envFor, imagesFor, leftovers, sandbox, tinyPlan, waitForText, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
@@ -58,6 +58,13 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   const [, hostKeyB64] = sb.guest.hostKeyPub.split(' ');
   for (const v of Object.values(state.vms)) assert.match(kh, `[127.0.0.1]:${v.sshPort},${v.name} ssh-ed25519 ${hostKeyB64}`);
 
+  // the batched probe: everything up to date, in one virsh call
+  const tp = Date.now();
+  const pr = await probeCluster(plan, imagesFor(sb, plan), env);
+  timings.push(`probe of 3 VMs + network + pool ${Date.now() - tp} ms`);
+  assert.ok(pr.network.active && pr.pool.active);
+  assert.equal([...pr.vms.values()].map((v) => v.upToDate), [true, true, true]);
+
   // second run: nothing to do
   const again = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 60_000 });
   assert.equal(again.vms.map((v) => [v.domain, v.disk, v.started]), [
@@ -72,6 +79,7 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   const victim = plan.nodes[1]!.name;
   await virsh.domain.destroy(env.uri, victim);
   await virsh.domain.undefine(env.uri, victim);
+  assert.equal([...(await probeCluster(plan, imagesFor(sb, plan), env)).vms.values()].map((v) => v.upToDate), [true, false, true]);
   const repaired = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
   assert.is(repaired.vms[1]!.domain, 'created');
   assert.ok(repaired.vms[1]!.started);
@@ -86,6 +94,7 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   const probe = (await probeDomains(env.uri, [plan.nodes[2]!.name])).domains.get(plan.nodes[2]!.name)!;
   assert.is(probe.specHash, changed.vms[2]!.specHash, 'persistent definition carries the new hash');
   assert.is.not(probe.liveSpecHash, changed.vms[2]!.specHash, 'the running VM still has the old one');
+  assert.not.ok((await probeCluster(plan, imagesFor(sb, plan), env)).vms.get(plan.nodes[2]!.name)!.upToDate, 'running an old definition is not up to date');
   // the next run still says a restart is needed, without redefining
   const still = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 60_000 });
   assert.is(still.vms[2]!.domain, 'unchanged');

@@ -147,6 +147,9 @@ test('qemu-img: overlay never smaller than its base; info, check, convert', plai
   await qemuImg.convert(join(d, 'big.qcow2'), join(d, 'flat.raw'), { outFormat: 'raw' });
   assert.ok(existsSync(join(d, 'flat.raw')));
   assert.is((await qemuImg.info(join(d, 'flat.raw'))).format, 'raw');
+  assert.ok(await qemuImg.grow(join(d, 'big.qcow2'), 2 * 1024 ** 3));
+  assert.not.ok(await qemuImg.grow(join(d, 'big.qcow2'), 1024 ** 3), 'never shrinks');
+  assert.is((await qemuImg.info(join(d, 'big.qcow2'))).virtualSize, 2 * 1024 ** 3);
   const err = await qemuImg.info(join(d, 'missing.qcow2')).then(() => undefined, (e: Error) => e);
   assert.match(err?.message ?? '', 'missing.qcow2');
 }));
