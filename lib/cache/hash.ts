@@ -63,15 +63,24 @@ export function hashFileSync(path: string): string {
   return h.digest('hex');
 }
 
+/**
+ * Streams a file through the hash with two 4 MiB buffers: the next read runs in
+ * the thread pool while the current chunk is hashed, so I/O and hashing overlap.
+ */
 export async function hashFile(path: string): Promise<string> {
   const h = createHash(HASH_ALGORITHM);
   const fh = await open(path, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let total = 0;
   try {
+    let cur = 0;
+    let pending = fh.read(bufs[0]!, 0, CHUNK, null);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) break;
+      const buf = bufs[cur]!;
+      cur ^= 1;
+      pending = fh.read(bufs[cur]!, 0, CHUNK, null);
       h.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       total += bytesRead;
     }

@@ -5,7 +5,29 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatError, isPharosError } from '../errors.js';
-import { registrars } from './commands/index.js';
+import type { Registrar } from './commands/index.js';
+
+/** The engine's own commands: for them only the engine registrar is loaded (start-up matters for no-op builds). */
+const ENGINE_COMMANDS = new Set(['build', 'list', 'why', 'graph', 'clean', 'watch']);
+
+/** The first non-option word of argv (skipping values of global options that take one). */
+function commandWord(argv: string[]): string | undefined {
+  const withValue = new Set(['-C', '--root', '-c', '--config', '-j', '--jobs']);
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (withValue.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+async function loadRegistrars(argv: string[]): Promise<Registrar[]> {
+  const cmd = commandWord(argv);
+  if (cmd && ENGINE_COMMANDS.has(cmd) && !argv.includes('--help') && !argv.includes('-h')) {
+    return [(await import('./commands/engine.js')).register];
+  }
+  return (await import('./commands/index.js')).registrars;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -13,7 +35,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(registrars: Registrar[]): Command {
   const program = new Command('pharos')
     .description('Build and run a Slurm/GPU cluster of VMs on one workstation, as a typed build graph')
     .option('-C, --root <dir>', 'project root (default: nearest directory with pharos.build.ts, upward from cwd)')
@@ -31,7 +53,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(await loadRegistrars(argv));
   program.exitOverride();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {

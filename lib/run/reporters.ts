@@ -98,7 +98,7 @@ export function ttyReporter(o: ReporterOptions = {}): Reporter {
   let shown = false;
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
-  const width = (): number => (out.columns ?? 100) - 1;
+  const width = (): number => Math.max(20, (out.columns || 100) - 1);
   const clear = (): void => {
     if (shown) out.write('\r\x1b[K');
     shown = false;
