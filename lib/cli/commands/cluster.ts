@@ -236,6 +236,8 @@ export function register(program: Command): void {
         '-o', `UserKnownHostsFile=${paths.knownHosts}`,
         '-o', 'StrictHostKeyChecking=yes',
         '-o', 'GlobalKnownHostsFile=/dev/null',
+        // Never prompt (the cluster key has no passphrase; an unknown host is an error).
+        '-o', 'BatchMode=yes',
         '-p', String(v.sshPort),
         `${o.user}@${v.sshHost}`,
         ...command,

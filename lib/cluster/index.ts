@@ -1,0 +1,5 @@
+/** The cluster lifecycle API (see ops.ts for the convergence operations). */
+export * from './ops.js';
+export * from './state.js';
+export * from './paths.js';
+export * from './identity.js';
