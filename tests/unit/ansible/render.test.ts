@@ -5,7 +5,7 @@
  * /etc/hosts, chrony, exports, the mount unit, Prometheus. Runs through
  * runPlaybook, so the PLAY RECAP parsing is exercised on real output too.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -118,10 +118,21 @@ test('a default partition outside the partition list fails validation with a cle
 async function slurmdCheck(renderOut: string, node: string, extra = ''): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'pharos-slurmd-'));
   try {
+    mkdirSync(join(dir, 'lib', 'slurmd'), { recursive: true });
+    mkdirSync(join(dir, 'log'));
+    mkdirSync(join(dir, 'dev'));
     for (const f of ['slurm.conf', 'gres.conf', 'cgroup.conf']) {
       let text = readFileSync(join(renderOut, node, f), 'utf8');
       if (f === 'slurm.conf') {
         text = text.replaceAll('/var/lib/slurm', join(dir, 'lib')).replaceAll('/var/log/slurm', join(dir, 'log')).replaceAll('/run/', `${dir}/`) + extra;
+      }
+      if (f === 'gres.conf') {
+        // The emulated devices as the guest's systemd-tmpfiles makes them
+        // (character devices, major 120), but under the temp dir.
+        text = text.replaceAll('/dev/pharos-gpu', join(dir, 'dev', 'pharos-gpu'));
+        for (const m of text.matchAll(new RegExp(`^NodeName=${node} .*File=\\S+pharos-gpu(\\d+)$`, 'gm'))) {
+          await exec('mknod', [join(dir, 'dev', `pharos-gpu${m[1]}`), 'c', '120', String(m[1])], { pkg: 'coreutils' });
+        }
       }
       writeFileSync(join(dir, f), text);
     }
@@ -139,8 +150,9 @@ test('Debian slurmd 22.05 accepts the generated slurm.conf and gres.conf', async
   const local = await rendered('local');
   const out = await slurmdCheck(local.out, 'pharos-compute-01');
   assert.not.match(out, /fatal|Unable to process|Bad value|error: Parse/i, out);
-  assert.match(out, /Gres Name=gpu Type=emulated .*File=\/dev\/pharos-gpu0/);
-  assert.match(out, /Gres Name=gpu Type=emulated .*File=\/dev\/pharos-gpu1/);
+  assert.match(out, /Gres Name=gpu Type=emulated .*File=\S+\/dev\/pharos-gpu0/);
+  assert.match(out, /Gres Name=gpu Type=emulated .*File=\S+\/dev\/pharos-gpu1/);
+  assert.not.match(out, 'not a valid character or block device');
   // Real GPUs: the config parses; slurmd then looks for the driver's device file.
   const example = await rendered('example');
   const ex = await slurmdCheck(example.out, 'hpc-cluster-compute-02');
