@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, statSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readState, writeState, readGpuOwners, writeGpuOwners, listStates, type ClusterState } from '../../../lib/cluster/state.js';
@@ -16,7 +16,15 @@ import { clusterPaths } from '../../../lib/cluster/paths.js';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import { plain } from './plain.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'pht-unit-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'pht-unit-'));
+  made.push(d);
+  return d;
+};
+test.after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 function state(cluster: string, ports: number[]): ClusterState {
   const vms: ClusterState['vms'] = {};

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,9 @@ function specsFor(plan: ClusterPlan, hostCpus?: number[]) {
   );
 }
 
+const scratch = mkdtempSync(join(tmpdir(), 'pht-golden-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
 async function golden(name: string, text: string, kind: 'domain' | 'network' | 'storagepool'): Promise<void> {
   const file = join(GOLDEN, name);
   if (process.env.PHAROS_UPDATE_GOLDEN === '1') {
@@ -41,7 +44,7 @@ async function golden(name: string, text: string, kind: 'domain' | 'network' | '
   }
   assert.ok(existsSync(file), `golden file ${file} is missing (create it with PHAROS_UPDATE_GOLDEN=1)`);
   assert.fixture(text, readFileSync(file, 'utf8'), `${name} differs from its golden file (PHAROS_UPDATE_GOLDEN=1 to accept)`);
-  const tmp = join(mkdtempSync(join(tmpdir(), 'pht-golden-')), name);
+  const tmp = join(scratch, name);
   writeFileSync(tmp, text);
   const r = await exec('virt-xml-validate', [tmp, kind], { okCodes: [0, 1, 2, 3, 4, 5] });
   assert.is(r.code, 0, `${name} fails libvirt's schema:\n${r.stderr}${r.stdout}`);
