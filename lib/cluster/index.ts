@@ -3,3 +3,4 @@ export * from './ops.js';
 export * from './state.js';
 export * from './paths.js';
 export * from './identity.js';
+export * from './vm.js';

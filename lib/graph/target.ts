@@ -32,6 +32,9 @@ export interface RunContext<DO> {
   stateDir: string;
   /** Machine-level artifact cache: `$PHAROS_CACHE` or `~/.cache/pharos`. */
   cacheDir: string;
+  /** Hex digest of this target's cache key: names content-addressed artifacts
+   *  (the same inputs on any clone of this machine give the same key). */
+  key: string;
   /** Aborted on Ctrl-C/SIGTERM; `exec` children are terminated through it. */
   signal: AbortSignal;
   /** Last successful output of this target (e.g. to keep an allocated port). */

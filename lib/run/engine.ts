@@ -448,6 +448,7 @@ export function createEngine(opts: EngineOptions): Engine {
         root,
         stateDir,
         cacheDir,
+        key: key.hash,
         signal,
         previous: prev,
         log,

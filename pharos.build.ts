@@ -1,0 +1,69 @@
+/**
+ * This repository's build graph: which targets exist for a cluster config.
+ *
+ *   host:packages ─┬─ image:base ─┬─ image:hpc-controller ─┐
+ *   host:libvirtd ─┤              └─ image:hpc-compute ────┤
+ *   ssh:<cluster> ─┤                                       ├─ vm:* ─ inventory:<cluster> ─ deploy:<role>… ─ test:<suite>…
+ *   network:<c> ───┴─ pool:<c> ────────────────────────────┘
+ *
+ * Aliases: `cluster` = every deploy (and every VM of clusters without deploy
+ * roles), `images`, `vms`, `e2e` = cluster + every suite.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/graph/index.js';
+import { loadConfig, planSystem } from './lib/config/index.js';
+import { hostTargets } from './tasks/host.js';
+import { imageTargets } from './tasks/images.js';
+import { clusterTargets } from './tasks/vms.js';
+import { deployTargets } from './tasks/deploy.js';
+import { testTargets } from './tasks/tests.js';
+
+export default async function graph(ctx: GraphContext): Promise<GraphDefinition> {
+  const loaded = await loadConfig(ctx.configPath, { env: ctx.env, root: ctx.root });
+  const system = planSystem(loaded, { env: ctx.env });
+  const first = system.clusters[0];
+  const host = hostTargets({
+    root: ctx.root,
+    libvirtUri: first?.libvirtUri ?? 'qemu:///system',
+    acceleration: first?.acceleration ?? 'auto',
+  });
+  const images = await imageTargets(system, host, ctx.root);
+  const stateDir = path.join(ctx.root, '.pharos');
+
+  const targets: Target<unknown>[] = [host.packages, host.libvirtd, host.accel, images.base];
+  if (images['hpc-controller']) targets.push(images['hpc-controller']);
+  if (images['hpc-compute']) targets.push(images['hpc-compute']);
+
+  const clusterMembers: Target<unknown>[] = [];
+  const vmMembers: Target<unknown>[] = [];
+  const suiteMembers: Target<unknown>[] = [];
+  for (const plan of system.clusters) {
+    const ct = clusterTargets(plan, host, images);
+    const vms = [...ct.vms.values()];
+    targets.push(ct.keys, ct.network, ct.pool, ...vms);
+    vmMembers.push(...vms);
+    const deploys = deployTargets(ct, stateDir);
+    if (deploys.roles.length === 0) {
+      clusterMembers.push(...vms);
+      continue;
+    }
+    targets.push(deploys.inventory, ...deploys.roles);
+    clusterMembers.push(...deploys.roles);
+    if (plan.kind === 'hpc') {
+      const suites = await testTargets(ctx.root, stateDir, ct, deploys);
+      targets.push(...suites);
+      suiteMembers.push(...suites);
+    }
+  }
+
+  const aliases: Alias[] = [
+    alias('cluster', clusterMembers, 'the whole cluster: images, VMs, every deploy role'),
+    alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image'),
+    alias('vms', vmMembers, 'every VM, started and reachable over SSH'),
+    alias('e2e', [...clusterMembers, ...suiteMembers], 'the cluster and every suite run against it'),
+  ];
+  // Each TCG VM needs about its memory plus QEMU's own; leave 2 GiB to the host.
+  const vmSlots = Math.max(1, Math.min(8, Math.floor((os.totalmem() / 2 ** 30 - 2) / 1.5)));
+  return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 1, suite: 1 } };
+}

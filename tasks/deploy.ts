@@ -1,0 +1,79 @@
+/**
+ * Deploy targets: `inventory:<cluster>` (INI + YAML from the plan and the VMs'
+ * live access) and one `deploy:<role>` per role the cluster uses, each running
+ * that one role on just its hosts. A role's key covers its files, the
+ * inventory, and the identity of every VM (a VM that is a new machine gets
+ * every role again; a restarted one does not).
+ */
+import path from 'node:path';
+import { target, type Target } from '../lib/graph/index.js';
+import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
+import { deployRoles, runDeployRole, type PlaybookResult } from '../lib/tools/ansible.js';
+import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
+
+export interface InventoryOut {
+  ini: string;
+  yaml: string;
+}
+
+export interface DeployOut {
+  role: string;
+  ok: number;
+  changed: number;
+  hosts: string[];
+}
+
+export interface DeployTargets {
+  inventory: Target<InventoryOut>;
+  roles: Target<DeployOut>[];
+}
+
+export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTargets {
+  const plan = ct.plan;
+  const vmDeps: Record<string, Target<VmOut>> = {};
+  for (const [name, t] of ct.vms) vmDeps[name] = t;
+  const dir = path.join(stateDir, 'clusters', plan.name);
+
+  const inventory = target<InventoryOut, Record<string, Target<unknown>>>({
+    name: `inventory:${plan.name}`,
+    description: `Ansible inventory of ${plan.name} (INI and YAML)`,
+    deps: { keys: ct.keys, ...vmDeps },
+    params: { plan },
+    outputFiles: (o) => [o.ini, o.yaml],
+    run: async (ctx) => {
+      const keys = ctx.deps.keys as KeysOut;
+      const nodes = new Map<string, NodeAccess>();
+      for (const name of ct.vms.keys()) {
+        const v = ctx.deps[name] as VmOut;
+        nodes.set(name, { host: v.sshHost, port: v.sshPort });
+      }
+      const inv = buildInventory(plan, { nodes, user: 'root', keyFile: keys.privateKey, knownHostsFile: keys.knownHosts });
+      return writeInventory(inv, dir);
+    },
+  });
+
+  const roles: Target<DeployOut>[] = [];
+  const byRole = new Map<string, Target<DeployOut>>();
+  for (const r of deployRoles(plan)) {
+    const t = target<DeployOut, Record<string, Target<unknown>>>({
+      name: `deploy:${r.role}`,
+      description: `Ansible role ${r.role} on ${r.hosts}`,
+      deps: { inventory, ...vmDeps },
+      after: r.after.map((a) => byRole.get(a)).filter((x): x is Target<DeployOut> => x !== undefined),
+      inputs: r.inputs,
+      params: { role: r.role, hosts: r.hosts, extraVars: r.extraVars },
+      tools: ['ansible-playbook'],
+      pool: 'deploy',
+      run: async (ctx) => {
+        const inv = ctx.deps.inventory as InventoryOut;
+        ctx.phase('ansible-playbook');
+        const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.ini, signal: ctx.signal, onLine: (l) => ctx.log(l) });
+        ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
+        return { role: r.role, ok: res.ok, changed: res.changed, hosts: Object.keys(res.recap) };
+      },
+    });
+    byRole.set(r.role, t);
+    roles.push(t);
+  }
+  return { inventory, roles };
+}

@@ -1,0 +1,85 @@
+/**
+ * Cluster suite targets: `test:<suite>` runs `tests/suites/<suite>/check-*.sh`
+ * inside the cluster's VMs over SSH. A suite is cached on the cluster's state
+ * (every deploy's and VM's output) and on its own files, so `pharos build e2e`
+ * re-runs only the suites whose cluster or scripts changed. Each run writes a
+ * JSON result and JUnit XML under `.pharos/reports/`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { target, type Target } from '../lib/graph/index.js';
+import { PharosError } from '../lib/errors.js';
+import { listSuites, runSuite, type NodeAccess, type SuiteResult } from '../lib/suites/run.js';
+import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js';
+import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
+import type { DeployTargets } from './deploy.js';
+
+export interface SuiteOut {
+  suite: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  report: string;
+  junit: string;
+}
+
+export function reportsDir(stateDir: string): string {
+  return path.join(stateDir, 'reports');
+}
+
+export async function testTargets(root: string, stateDir: string, ct: ClusterTargets, deploys: DeployTargets): Promise<Target<SuiteOut>[]> {
+  const plan = ct.plan;
+  const vmDeps: Record<string, Target<unknown>> = {};
+  for (const [name, t] of ct.vms) vmDeps[name] = t;
+  const deployDeps: Record<string, Target<unknown>> = {};
+  for (const d of deploys.roles) deployDeps[d.name] = d;
+  const out: Target<SuiteOut>[] = [];
+  for (const suite of await listSuites(path.join(root, 'tests', 'suites'))) {
+    out.push(
+      target<SuiteOut, Record<string, Target<unknown>>>({
+        name: `test:${suite.name}`,
+        description: `cluster suite ${suite.name} (${suite.checks.length} checks, over SSH in the VMs)`,
+        deps: { keys: ct.keys, ...vmDeps, ...deployDeps },
+        inputs: [...suite.files.map((f) => path.relative(root, path.resolve(root, f))), 'lib/suites/**', 'lib/tools/ssh.ts'],
+        params: { suite: suite.name, cluster: plan.name },
+        pool: 'suite',
+        run: async (ctx) => {
+          const keys = ctx.deps.keys as KeysOut;
+          const access = new Map<string, NodeAccess>();
+          for (const name of ct.vms.keys()) {
+            const v = ctx.deps[name] as VmOut;
+            if (v.running) access.set(name, { host: v.sshHost, port: v.sshPort, hostAlias: name });
+          }
+          ctx.phase('running checks');
+          const result: SuiteResult = await runSuite({
+            suite,
+            cluster: plan,
+            access,
+            keyFile: keys.privateKey,
+            knownHostsFile: keys.knownHosts,
+            signal: ctx.signal,
+            onEvent: (e) => {
+              const line = renderEvent(e);
+              if (line) ctx.log(line);
+            },
+          });
+          const dir = reportsDir(ctx.stateDir);
+          await mkdir(dir, { recursive: true });
+          const report = path.join(dir, `${suite.name}.json`);
+          const junit = path.join(dir, `${suite.name}.xml`);
+          await writeFile(report, JSON.stringify(result, null, 2));
+          await writeJunit([result], junit);
+          const count = (s: string): number => result.checks.filter((c) => c.status === s).length;
+          if (result.status !== 'pass') {
+            ctx.log(renderFailures([result]));
+            throw new PharosError(`suite ${suite.name}: ${count('fail') + count('error')} of ${result.checks.length} checks failed`, {
+              hint: `report: ${report}; re-run it: pharos test run-test ${suite.name}`,
+            });
+          }
+          return { suite: suite.name, passed: count('pass'), failed: 0, skipped: count('skip'), report, junit };
+        },
+      }),
+    );
+  }
+  return out;
+}
