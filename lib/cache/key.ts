@@ -114,3 +114,23 @@ export function explainKeyChange(old: CacheKey, now: CacheKey): string | undefin
     diffMap('tool', old.tools, now.tools, (v) => JSON.stringify(v))
   );
 }
+
+function sortedObject(o: Record<string, string | null>): string {
+  const keys = Object.keys(o);
+  if (keys.length === 0) return '{}';
+  if (keys.length > 1) keys.sort();
+  let s = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    s += `${i ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(o[k])}`;
+  }
+  return `${s}}`;
+}
+
+/**
+ * `stableJson(key)` without the generic deep sort: the no-op path builds one of
+ * these per target, so it matters (same output as stableJson for a CacheKey).
+ */
+export function keyToJson(k: CacheKey): string {
+  return `{"definition":${JSON.stringify(k.definition)},"deps":${sortedObject(k.deps)},"env":${sortedObject(k.env)},"inputs":${sortedObject(k.inputs)},"name":${JSON.stringify(k.name)},"params":${JSON.stringify(k.params)},"tools":${sortedObject(k.tools)}}`;
+}

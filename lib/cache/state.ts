@@ -16,11 +16,9 @@ import type { StampDb } from './hash.js';
 
 export interface TargetRecord {
   /**
-   * The CacheKey as stable JSON. Kept as a string so loading 10,000 records does
-   * not build 10,000 key objects; only `why` parses it (`recordKey`).
+   * Digest of the key's stable JSON: the no-op check compares only this. The
+   * full key (for `why`) lives in `keys.json`, read only when a key differs.
    */
-  keyJson: string;
-  /** Digest of `keyJson`: the no-op check compares only this. */
   keyHash: string;
   /** The JSON value `run` returned; given to dependents and as `ctx.previous`. */
   output: unknown;
@@ -30,10 +28,6 @@ export interface TargetRecord {
   outputFiles: Record<string, string>;
   durationMs: number;
   builtAt: string;
-}
-
-export function recordKey(rec: TargetRecord): CacheKey {
-  return JSON.parse(rec.keyJson) as CacheKey;
 }
 
 /** The stamp DB; any change marks the store dirty, so a no-op build writes nothing. */
@@ -62,7 +56,7 @@ interface Snapshot {
   durations: Record<string, number>;
 }
 
-type JournalLine = { t: 'rec'; name: string; rec: TargetRecord } | { t: 'del'; name: string };
+type JournalLine = { t: 'rec'; name: string; rec: TargetRecord; key: string } | { t: 'del'; name: string };
 
 export class StateStore {
   readonly records = new Map<string, TargetRecord>();
@@ -73,10 +67,16 @@ export class StateStore {
   readonly durations = new Map<string, number>();
   private readonly snapshotPath: string;
   private readonly journalPath: string;
+  private readonly keysPath: string;
+  /** name -> key JSON; `undefined` until first needed (why, a changed key, save). */
+  private keys: Map<string, string> | undefined;
+  /** Keys from the journal and this run, merged into `keys` when it loads. */
+  private readonly newKeys = new Map<string, string | null>();
 
   constructor(readonly stateDir: string) {
     this.snapshotPath = join(stateDir, 'state.json');
     this.journalPath = join(stateDir, 'journal.ndjson');
+    this.keysPath = join(stateDir, 'keys.json');
     this.load();
   }
 
@@ -116,16 +116,57 @@ export class StateStore {
       }
       if (j.t === 'rec') {
         this.records.set(j.name, j.rec);
+        this.newKeys.set(j.name, j.key);
+        this.keysDirty = true;
         this.durations.set(j.name, j.rec.durationMs);
-      } else this.records.delete(j.name);
+      } else {
+        this.records.delete(j.name);
+        this.newKeys.set(j.name, null);
+        this.keysDirty = true;
+      }
     }
   }
 
+  private loadKeys(): Map<string, string> {
+    if (!this.keys) {
+      let obj: Record<string, string> = {};
+      try {
+        obj = JSON.parse(readFileSync(this.keysPath, 'utf8')) as Record<string, string>;
+      } catch {
+        /* none yet */
+      }
+      this.keys = new Map(Object.entries(obj));
+      for (const [k, v] of this.newKeys) {
+        if (v === null) this.keys.delete(k);
+        else this.keys.set(k, v);
+      }
+      this.newKeys.clear();
+    }
+    return this.keys;
+  }
+
+  /** The recorded key of a target (parsed), for `why`. */
+  keyOf(name: string): CacheKey | undefined {
+    const j = this.loadKeys().get(name);
+    return j === undefined ? undefined : (JSON.parse(j) as CacheKey);
+  }
+
+  private keysDirty = false;
+
+  private setKey(name: string, json: string | null): void {
+    this.keysDirty = true;
+    if (this.keys) {
+      if (json === null) this.keys.delete(name);
+      else this.keys.set(name, json);
+    } else this.newKeys.set(name, json);
+  }
+
   /** Records a success durably (one journal line), then in memory. */
-  putRecord(name: string, rec: TargetRecord): void {
+  putRecord(name: string, keyJson: string, rec: TargetRecord): void {
     mkdirSync(this.stateDir, { recursive: true });
-    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'rec', name, rec })}\n`);
+    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'rec', name, rec, key: keyJson })}\n`);
     this.dirty = true;
+    this.setKey(name, keyJson);
     this.records.set(name, rec);
     this.durations.set(name, rec.durationMs);
   }
@@ -136,6 +177,15 @@ export class StateStore {
     appendFileSync(this.journalPath, `${JSON.stringify({ t: 'del', name })}\n`);
     this.dirty = true;
     this.records.delete(name);
+    this.setKey(name, null);
+  }
+
+  /** Forgets a record in memory (persisted by the next `save`). */
+  forget(name: string): void {
+    if (this.records.delete(name)) {
+      this.dirty = true;
+      this.setKey(name, null);
+    }
   }
 
   markDirty(): void {
@@ -160,6 +210,15 @@ export class StateStore {
       tools: Object.fromEntries(this.tools),
       durations: Object.fromEntries(this.durations),
     };
+    // Keys first: a crash before the snapshot rename leaves the journal to replay.
+    if (this.keysDirty) {
+      const keys = this.loadKeys();
+      for (const k of keys.keys()) if (!this.records.has(k)) keys.delete(k);
+      const ktmp = `${this.keysPath}.${process.pid}.tmp`;
+      writeFileSync(ktmp, JSON.stringify(Object.fromEntries(keys)));
+      renameSync(ktmp, this.keysPath);
+      this.keysDirty = false;
+    }
     const tmp = `${this.snapshotPath}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(snap));
     renameSync(tmp, this.snapshotPath);

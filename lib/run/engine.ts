@@ -17,9 +17,9 @@ import { exec, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
 import { MISSING, digestFile, digestString, hashStats } from '../cache/hash.js';
-import { explainKeyChange, stableJson, type CacheKey } from '../cache/key.js';
+import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
-import { StateStore, recordKey, type TargetRecord } from '../cache/state.js';
+import { StateStore, type TargetRecord } from '../cache/state.js';
 import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
 
 export interface EngineOptions {
@@ -251,12 +251,15 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const check = async (n: Node, depDigests: Record<string, string>, probeCtx: ProbeContext): Promise<Check> => {
     const k = await computeKey(n, depDigests);
-    const json = stableJson(k);
+    const json = keyToJson(k);
     const key: Keyed = { key: k, json, hash: digestString(json) };
     const sp = n.target.spec;
     const rec = getStore().records.get(n.name);
     if (!rec) return { fresh: false, key, reason: 'never built' };
-    if (rec.keyHash !== key.hash) return { fresh: false, key, reason: explainKeyChange(recordKey(rec), k) ?? 'key changed' };
+    if (rec.keyHash !== key.hash) {
+      const old = getStore().keyOf(n.name);
+      return { fresh: false, key, reason: (old && explainKeyChange(old, k)) ?? 'key changed (the recorded key is unavailable)' };
+    }
     if (sp.always) return { fresh: false, key, reason: 'always runs' };
     const db = getStore().stamps;
     for (const [p, d] of Object.entries(rec.outputFiles)) {
@@ -484,7 +487,7 @@ export function createEngine(opts: EngineOptions): Engine {
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
         if (signal.aborted) throw new PharosError('interrupted', { exitCode: 130 });
-        st.putRecord(n.name, { keyJson: key.json, keyHash: key.hash, output: value, outputDigest, outputFiles: files, durationMs, builtAt: new Date().toISOString() });
+        st.putRecord(n.name, key.json, { keyHash: key.hash, output: value, outputDigest, outputFiles: files, durationMs, builtAt: new Date().toISOString() });
         runMs.set(n, durationMs);
         closeSync(fd);
         finish(n, { status: 'built', durationMs, reason, logPath: lp }, { status: 'built', outputDigest, output: value });
@@ -646,7 +649,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const removed: string[] = [];
       for (const name of names) {
         if (st.records.has(name)) removed.push(name);
-        st.records.delete(name);
+        st.forget(name);
         rmSync(logPath(name), { force: true });
       }
       st.markDirty();

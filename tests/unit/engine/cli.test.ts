@@ -89,4 +89,42 @@ export default () => ({ targets: [target({ name: 'image:base', run: async (ctx) 
   assert.is(w.stdout().trim(), 'image:base: never built');
 });
 
+test('list, graph, clean, dry run and --json through the CLI', async () => {
+  const root = project();
+  const run = async (args: string[]) => {
+    const c = cli(root, args);
+    const r = await c.exit;
+    return { code: r.code, out: c.stdout(), err: c.stderr() };
+  };
+  let r = await run(['list']);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^a\s+never built/m);
+  assert.match(r.out, /^cluster\s+alias\s+b/m);
+  r = await run(['-n', 'build']);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, /would build a: never built/);
+  assert.match(r.err, /would build b: dependency a would rebuild/);
+  assert.is(readIf(join(root, 'runs.log')), '', 'dry run ran nothing');
+  r = await run(['build', '--json']);
+  assert.is(r.code, 0, r.err);
+  const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
+  assert.is(events[0]!.type, 'build-start');
+  assert.is(events.at(-1)!.type, 'build-done');
+  assert.is(events.filter((e) => e.type === 'target-done' && e.status === 'built').length, 2);
+  r = await run(['list', '--json']);
+  const states = JSON.parse(r.out) as { name: string; state: string }[];
+  assert.equal(states.map((s) => `${s.name}=${s.state}`), ['a=fresh', 'b=fresh', 'c=never-built']);
+  r = await run(['graph', '--format', 'dot']);
+  assert.match(r.out, /"b" -> "a";/);
+  r = await run(['graph', '--format', 'mermaid', 'b']);
+  assert.match(r.out, /^graph LR/);
+  assert.not.match(r.out, /"c"/);
+  r = await run(['clean', 'b']);
+  assert.match(r.out, /forgot 1 record/);
+  r = await run(['why', 'b']);
+  assert.is(r.out.trim(), 'b: never built');
+  r = await run(['build', '--help']);
+  assert.match(r.out, /Usage: pharos build \[options\] \[targets\.\.\.\]/);
+});
+
 test.run();

@@ -238,8 +238,9 @@ test('env and tools join the key', async () => {
   await engine(root, { targets: [t] }, { env: { ...process.env, PHAROS_TEST_X: 'a' } }).build(['e']);
   const e = engine(root, { targets: [t] }, { env: { ...process.env, PHAROS_TEST_X: 'b' } });
   assert.is(await e.explain('e'), 'e: env PHAROS_TEST_X changed ("a" -> "b")');
-  const rec = JSON.parse(readFileSync(join(root, '.pharos/state.json'), 'utf8')) as { records: { e: { key: { tools: Record<string, string> } } } };
-  assert.match(rec.records.e.key.tools.ninja!, /^\d+\.\d+/);
+  const keys = JSON.parse(readFileSync(join(root, '.pharos/keys.json'), 'utf8')) as { e: string };
+  const key = JSON.parse(keys.e) as { tools: Record<string, string> };
+  assert.match(key.tools.ninja!, /^\d+\.\d+/);
 });
 
 test.run();
