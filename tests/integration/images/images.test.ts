@@ -157,6 +157,9 @@ test('image:hpc-compute builds with Packer (stub playbook) and boots with its ow
     log.push(`hpc-compute image (stub playbook) built in ${secs(t0)}`);
     assert.equal(phases, ['preparing', 'booting', 'provisioning', 'cleanup', 'compacting', 'done']);
     assert.ok(packerLog.some((l) => l.includes('PLAY RECAP')), 'the ansible provisioner ran');
+  const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', role.qcow2])).stdout) as { format: string; 'virtual-size': number };
+  assert.is(info.format, 'qcow2');
+  assert.ok(info['virtual-size'] <= 4 * 2 ** 30, 'fits the 4 GB node disks of the local config');
 
     const { g, kh } = await bootAndPin('compute', role, 'hpc-compute-01');
     try {
@@ -164,7 +167,7 @@ test('image:hpc-compute builds with Packer (stub playbook) and boots with its ow
     const lines = out.split('\n');
     assert.is(lines[0], 'hpc-compute-01');
     assert.is(lines[1], 'role=hpc-compute', 'playbook result is in the image');
-    assert.is(lines[2], 'gpu=False');
+    assert.is(lines[2], 'gpu=false');
     assert.ok(Number(lines[3]) <= 2, 'apt lists cleaned');
     assert.match(out, /inet 10\.77\.0\.10\/24/);
     // The build's key is not in the image: only the key from this VM's fw_cfg.
