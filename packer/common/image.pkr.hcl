@@ -132,8 +132,11 @@ source "qemu" "image" {
   output_directory = var.output_directory
 
   # Direct kernel boot: the base image has no boot loader. fw_cfg carries the
-  # build's public key and hostname to pharos-firstboot.
+  # build's public key and hostname to pharos-firstboot. The -netdev override
+  # only narrows Packer's default SSH forward (all interfaces) to 127.0.0.1;
+  # Packer fills in {{ .SSHHostPort }} and keeps its default NIC device.
   qemuargs = [
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
     ["-kernel", var.kernel],
     ["-initrd", var.initrd],
     ["-append", var.kernel_cmdline],
