@@ -9,7 +9,7 @@ import type { Engine } from '../../run/engine.js';
 import type { Reporter } from '../../run/events.js';
 import { loadProject, type GlobalOptions, type Project } from '../project.js';
 
-async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
+export async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
   const { createEngine } = await import('../../run/engine.js');
   return createEngine({
     root: project.root,
@@ -23,7 +23,7 @@ async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal
   });
 }
 
-async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
+export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
   const r = await import('../../run/reporters.js');
   if (opts.json) return r.jsonReporter();
   return process.stderr.isTTY ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
@@ -33,7 +33,7 @@ async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
  * Ctrl-C / SIGTERM: the first aborts the build (children get SIGTERM, then
  * SIGKILL after a grace period); a second one kills live children and exits.
  */
-async function onInterrupt(ac: AbortController): Promise<() => void> {
+export async function onInterrupt(ac: AbortController): Promise<() => void> {
   const { liveChildren, killProcessGroup } = await import('../../tools/exec.js');
   let hits = 0;
   const handler = (): void => {

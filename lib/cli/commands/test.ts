@@ -1,28 +1,95 @@
 /**
  * `pharos test …`: `quick` (every fast check; what `npm test` runs) and the
- * end-to-end verbs of the old test frameworks (`e2e`, `start-cluster`,
- * `stop-cluster`, `deploy`, `run-tests`, `list-tests`, `run-test NAME`,
- * `status`), which drive the cluster graph in `pharos.build.ts`.
+ * verbs of the old test frameworks, driven by the cluster graph:
+ *
+ *   e2e            from nothing to a running cluster, deploy, every suite, the
+ *                  failure drill, a table + JUnit, teardown (unless --no-cleanup)
+ *   start-cluster  build the VMs (`vms` alias)      stop-cluster  stop them
+ *   deploy         build the `cluster` alias        status        VM states
+ *   run-tests      every suite now (no cache)       run-test NAME one suite now
+ *   list-tests     suites and their checks
  */
 import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { runQuick, type QuickResult } from '../../testing/quick.js';
-import { findRoot } from '../root.js';
+import { loadProject, projectPaths, type GlobalOptions } from '../project.js';
+import { makeEngine, onInterrupt, reporterFor } from './engine.js';
+import { PharosError } from '../../errors.js';
+import type { SuiteResult } from '../../suites/run.js';
+import { listSuites } from '../../suites/run.js';
+import { renderEvent, renderFailures, renderTable, suitesPassed, writeJunit } from '../../suites/report.js';
+import { failureDrill, hpcCluster, loadSystem, runSuitesNow, suitesRoot, type DrillStep } from '../../testing/cluster.js';
+import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
+import { readFile } from 'node:fs/promises';
 
 function fmtMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** Builds targets through the engine with the usual reporter and Ctrl-C handling. */
+async function buildTargets(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<boolean> {
+  const project = await loadProject(opts);
+  const ac = new AbortController();
+  const off = await onInterrupt(ac);
+  const reporter = await reporterFor(opts);
+  try {
+    const engine = await makeEngine({ ...opts, keepGoing: extra.keepGoing ?? opts.keepGoing }, project, { signal: ac.signal, reporter });
+    const s = await engine.build(targets);
+    if (s.interrupted) throw new PharosError('interrupted', { exitCode: 130 });
+    return s.ok;
+  } finally {
+    reporter.close?.();
+    off();
+  }
+}
+
+function printResults(results: SuiteResult[], json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(renderTable(results, { color: process.stdout.isTTY }) + '\n');
+  const f = renderFailures(results);
+  if (f.trim()) process.stdout.write('\n' + f + '\n');
+}
+
+function countLine(results: SuiteResult[]): string {
+  let p = 0;
+  let f = 0;
+  let s = 0;
+  for (const r of results)
+    for (const c of r.checks) {
+      if (c.status === 'pass') p++;
+      else if (c.status === 'skip') s++;
+      else f++;
+    }
+  return `${p} passed, ${f} failed, ${s} skipped`;
+}
+
+async function suiteReports(stateDir: string, names: string[]): Promise<SuiteResult[]> {
+  const out: SuiteResult[] = [];
+  for (const n of names) {
+    try {
+      out.push(JSON.parse(await readFile(path.join(stateDir, 'reports', `${n}.json`), 'utf8')) as SuiteResult);
+    } catch {
+      /* the suite did not run (a dependency failed) */
+    }
+  }
+  return out;
 }
 
 export function register(program: Command): void {
   const test = program.command('test').description('run Pharos tests: quick checks, or the real cluster end to end');
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
 
   test
     .command('quick')
     .description('every fast check: tsc, unit, golden, schema, lint, syntax, real qemu-img/libvirtd (what `npm test` runs)')
     .option('--filter <text>', 'only steps whose name contains TEXT')
-    .option('--json', 'one JSON object per step')
-    .action(async (o: { filter?: string; json?: boolean }) => {
-      const root = await findRoot(program.opts<{ root?: string }>().root);
+    .action(async (o: { filter?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const root = projectPaths(g).root;
       const ac = new AbortController();
       const onSig = (): void => ac.abort();
       process.once('SIGINT', onSig);
@@ -34,7 +101,7 @@ export function register(program: Command): void {
         signal: ac.signal,
         onResult: (r) => {
           if (!r.ok) failures.push(r);
-          if (o.json) {
+          if (g.json) {
             process.stdout.write(JSON.stringify({ step: r.step, ok: r.ok, passed: r.passed, failed: r.failed, durationMs: r.durationMs }) + '\n');
           } else {
             process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.step.padEnd(56)} ${String(r.passed).padStart(4)} passed ${fmtMs(r.durationMs).padStart(9)}\n`);
@@ -44,10 +111,143 @@ export function register(program: Command): void {
       const passed = results.reduce((a, r) => a + r.passed, 0);
       const failed = results.reduce((a, r) => a + r.failed, 0);
       for (const f of failures) {
-        process.stdout.write(`\n--- ${f.step} (failed) ---\n${f.output.split('\n').slice(-60).join('\n')}\n`);
+        process.stdout.write(`\n--- ${f.step} (failed) ---\n${f.output.split('\n').slice(-80).join('\n')}\n`);
       }
-      if (!o.json) process.stdout.write(`\n${results.length} steps in ${fmtMs(Date.now() - t0)} (${path.relative(process.cwd(), root) || '.'})\n`);
+      if (!g.json) process.stdout.write(`\n${results.length} steps in ${fmtMs(Date.now() - t0)}\n`);
       process.stdout.write(`${passed} passed, ${failed} failed\n`);
       process.exitCode = failed > 0 || ac.signal.aborted ? 1 : 0;
     });
+
+  test
+    .command('e2e')
+    .description('from nothing to a running cluster: build, deploy, every suite, the failure drill, report, teardown')
+    .option('--no-cleanup', 'leave the cluster running afterwards')
+    .option('--no-drill', 'skip the failure drill (kill a compute VM, bring it back)')
+    .action(async (o: { cleanup: boolean; drill: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const paths = projectPaths(g);
+      const system = await loadSystem(paths.configPath, paths.root);
+      const plan = hpcCluster(system);
+      const t0 = Date.now();
+      const suites = (await listSuites(suitesRoot(paths.root))).map((s) => s.name);
+      let ok = false;
+      const drill: DrillStep[] = [];
+      try {
+        ok = await buildTargets(g, ['e2e'], { keepGoing: true });
+        let results = await suiteReports(paths.stateDir, suites);
+        if (ok && o.drill) {
+          drill.push(...(await failureDrill(plan, () => buildTargets(g, ['cluster']), (l) => process.stderr.write(`${l}\n`))));
+          const again = await runSuitesNow(paths.root, plan, {
+            names: ['slurm-compute'],
+            onEvent: (e) => {
+              const l = renderEvent(e);
+              if (l && e.type !== 'output') process.stderr.write(`${l}\n`);
+            },
+          });
+          results = [...results, ...again.map((r) => ({ ...r, suite: `${r.suite} (after drill)` }))];
+          ok = suitesPassed(again);
+        }
+        printResults(results, g.json);
+        for (const d of drill) process.stdout.write(`drill  ${d.step.padEnd(44)} ${fmtMs(d.ms)}\n`);
+        const junit = path.join(paths.stateDir, 'reports', 'junit.xml');
+        await mkdir(path.dirname(junit), { recursive: true });
+        await writeJunit(results, junit);
+        ok = ok && results.length > 0 && suitesPassed(results);
+        process.stdout.write(`\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${fmtMs(Date.now() - t0)}\n${countLine(results)}\n`);
+      } finally {
+        if (o.cleanup) {
+          process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
+          for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c), c);
+        }
+      }
+      process.exitCode = ok ? 0 : 1;
+    });
+
+  test
+    .command('start-cluster')
+    .description('build and start the VMs (the `vms` alias: images, networks, disks, VMs)')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.exitCode = (await buildTargets(globals(cmd), ['vms'])) ? 0 : 1;
+    });
+
+  test
+    .command('deploy')
+    .description('build the whole cluster and deploy every role (the `cluster` alias)')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.exitCode = (await buildTargets(globals(cmd), ['cluster'])) ? 0 : 1;
+    });
+
+  test
+    .command('stop-cluster')
+    .description('stop every VM of the config\'s clusters (graceful, then forced)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const paths = projectPaths(globals(cmd));
+      const system = await loadSystem(paths.configPath, paths.root);
+      for (const c of system.clusters) {
+        const r = await stopCluster(c.name, clusterEnv(c));
+        for (const v of r.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.action} (${fmtMs(v.ms)})\n`);
+      }
+    });
+
+  test
+    .command('status')
+    .description('state of every VM of the config\'s clusters')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const paths = projectPaths(g);
+      const system = await loadSystem(paths.configPath, paths.root);
+      for (const c of system.clusters) {
+        const st = await clusterStatus(c.name, clusterEnv(c));
+        if (g.json) process.stdout.write(JSON.stringify(st) + '\n');
+        else for (const v of st.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}\n`);
+      }
+    });
+
+  test
+    .command('list-tests')
+    .description('the cluster suites and their checks')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const suites = await listSuites(suitesRoot(projectPaths(g).root));
+      if (g.json) {
+        process.stdout.write(JSON.stringify(suites.map((s) => ({ suite: s.name, checks: s.checks.map((c) => ({ name: c.name, nodes: c.nodes, timeoutS: c.timeoutS, description: c.description })) }))) + '\n');
+        return;
+      }
+      for (const s of suites) {
+        process.stdout.write(`${s.name}\n`);
+        for (const c of s.checks) process.stdout.write(`  ${c.name.padEnd(28)} ${String(c.nodes).padEnd(13)} ${c.description}\n`);
+      }
+    });
+
+  const runNow = async (names: string[], only: string[] | undefined, cmd: Command): Promise<void> => {
+    const g = globals(cmd);
+    const paths = projectPaths(g);
+    const plan = hpcCluster(await loadSystem(paths.configPath, paths.root));
+    const results = await runSuitesNow(paths.root, plan, {
+      names,
+      only,
+      onEvent: (e) => {
+        const l = renderEvent(e);
+        if (l && (g.verbose || e.type !== 'output')) process.stderr.write(`${l}\n`);
+      },
+    });
+    printResults(results, g.json);
+    const junit = path.join(paths.stateDir, 'reports', 'junit.xml');
+    await mkdir(path.dirname(junit), { recursive: true });
+    await writeJunit(results, junit);
+    process.stdout.write(`${countLine(results)}\n`);
+    process.exitCode = suitesPassed(results) ? 0 : 1;
+  };
+
+  test
+    .command('run-tests')
+    .description('run every suite against the running cluster now (bypasses the cache)')
+    .action(async (_o: unknown, cmd: Command) => runNow([], undefined, cmd));
+
+  test
+    .command('run-test')
+    .description('run one suite (or some of its checks) against the running cluster now')
+    .argument('<suite>', 'suite name (pharos test list-tests)')
+    .option('--check <name...>', 'only these checks')
+    .action(async (suite: string, o: { check?: string[] }, cmd: Command) => runNow([suite], o.check, cmd));
 }

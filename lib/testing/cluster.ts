@@ -1,0 +1,132 @@
+/**
+ * What the `pharos test` verbs need from a running cluster: its plan, how to
+ * reach each node (from the cluster's state), running suites directly, and the
+ * failure drill (a compute VM killed under Slurm, brought back by a build).
+ */
+import path from 'node:path';
+import { PharosError } from '../errors.js';
+import type { ClusterPlan, SystemPlan } from '../model.js';
+import { loadConfig, planSystem } from '../config/index.js';
+import { clusterEnv, type ClusterEnv } from '../cluster/ops.js';
+import { readState } from '../cluster/state.js';
+import * as virsh from '../tools/virsh.js';
+import { connect, run, type SshConnection } from '../tools/ssh.js';
+import { listSuites, runSuites, type NodeAccess, type SuiteEvent, type SuiteResult } from '../suites/run.js';
+
+export async function loadSystem(configPath: string, root: string): Promise<SystemPlan> {
+  return planSystem(await loadConfig(configPath, { root }));
+}
+
+/** The cluster the suites run against: the HPC one. */
+export function hpcCluster(system: SystemPlan): ClusterPlan {
+  const c = system.clusters.find((x) => x.kind === 'hpc');
+  if (!c) throw new PharosError(`${system.configPath} has no hpc cluster`, { hint: 'the cluster suites test Slurm: add clusters.hpc' });
+  return c;
+}
+
+export interface ClusterAccess {
+  env: ClusterEnv;
+  nodes: Map<string, NodeAccess>;
+  keyFile: string;
+  knownHostsFile: string;
+}
+
+export async function clusterAccess(plan: ClusterPlan): Promise<ClusterAccess> {
+  const env = clusterEnv(plan);
+  const state = await readState(env.paths.stateFile);
+  if (!state || Object.keys(state.vms).length === 0) {
+    throw new PharosError(`cluster ${plan.name} is not running (no state in ${env.paths.stateFile})`, { hint: 'start it: pharos test start-cluster (or pharos build cluster)' });
+  }
+  const nodes = new Map<string, NodeAccess>();
+  for (const vm of Object.values(state.vms)) nodes.set(vm.name, { host: vm.sshHost, port: vm.sshPort, hostAlias: vm.name });
+  return { env, nodes, keyFile: env.paths.privateKey, knownHostsFile: env.paths.knownHosts };
+}
+
+export function suitesRoot(root: string): string {
+  return path.join(root, 'tests', 'suites');
+}
+
+/** Runs suites now, bypassing the cache (`run-tests`, `run-test NAME`). */
+export async function runSuitesNow(
+  root: string,
+  plan: ClusterPlan,
+  o: { names?: string[]; signal?: AbortSignal; onEvent?: (e: SuiteEvent) => void; only?: string[] },
+): Promise<SuiteResult[]> {
+  const all = await listSuites(suitesRoot(root));
+  const suites = o.names?.length ? all.filter((s) => o.names!.includes(s.name)) : all;
+  for (const n of o.names ?? []) {
+    if (!all.some((s) => s.name === n)) {
+      throw new PharosError(`unknown suite ${n}`, { hint: `suites: ${all.map((s) => s.name).join(', ')} (pharos test list-tests)` });
+    }
+  }
+  const a = await clusterAccess(plan);
+  return runSuites({ suites, cluster: plan, access: a.nodes, keyFile: a.keyFile, knownHostsFile: a.knownHostsFile, signal: o.signal, onEvent: o.onEvent, only: o.only });
+}
+
+async function controllerShell(plan: ClusterPlan): Promise<SshConnection> {
+  const a = await clusterAccess(plan);
+  const ctl = plan.nodes.find((n) => n.role === 'controller');
+  if (!ctl) throw new PharosError(`cluster ${plan.name} has no controller`);
+  const acc = a.nodes.get(ctl.name);
+  if (!acc) throw new PharosError(`no SSH access recorded for ${ctl.name}`);
+  return connect({ host: acc.host, port: acc.port, username: 'root', privateKeyPath: a.keyFile, knownHostsPath: a.knownHostsFile, hostAlias: ctl.name, readyTimeoutMs: 30_000 });
+}
+
+/** Polls `sinfo` on the controller until `node`'s state matches, or times out naming it. */
+export async function waitSlurmState(conn: SshConnection, node: string, want: RegExp, timeoutMs: number, what: string): Promise<string> {
+  const t0 = Date.now();
+  let last = '';
+  let delay = 1000;
+  for (;;) {
+    const r = await run(conn, `sinfo -h -N -n ${node} -o %T`, { timeoutMs: 30_000, what: 'sinfo' });
+    last = r.stdout.trim();
+    if (want.test(last)) return last;
+    if (Date.now() - t0 > timeoutMs) {
+      throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for Slurm to mark ${node} ${what} (sinfo says "${last}")`);
+    }
+    await new Promise((r2) => setTimeout(r2, delay));
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
+export interface DrillStep {
+  step: string;
+  ms: number;
+}
+
+/**
+ * Failure drill: force off one compute VM (`virsh destroy`), wait until Slurm
+ * marks it down, converge with `rebuild` (a `pharos build cluster`), wait until
+ * the node is back in service. Returns the timed steps.
+ */
+export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boolean>, log: (l: string) => void): Promise<DrillStep[]> {
+  const victim = [...plan.nodes].reverse().find((n) => n.role === 'compute' && n.autoStart);
+  if (!victim) throw new PharosError(`cluster ${plan.name} has no running compute node to kill`);
+  const steps: DrillStep[] = [];
+  const time = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    log(`drill: ${step}`);
+    const r = await fn();
+    steps.push({ step, ms: Date.now() - t0 });
+    return r;
+  };
+  let conn = await controllerShell(plan);
+  try {
+    await time(`virsh destroy ${victim.name}`, () => virsh.domain.destroy(plan.libvirtUri, victim.name));
+    const down = await time(`Slurm marks ${victim.shortName} down`, () =>
+      waitSlurmState(conn, victim.shortName, /down|not_responding|\*|unknown/i, 600_000, 'down'),
+    );
+    log(`drill: sinfo says ${victim.shortName} is ${down}`);
+    const ok = await time('pharos build cluster', rebuild);
+    if (!ok) throw new PharosError(`the build after the drill failed; ${victim.name} was not brought back`);
+    conn.close();
+    conn = await controllerShell(plan);
+    const back = await time(`Slurm returns ${victim.shortName} to service`, () =>
+      waitSlurmState(conn, victim.shortName, /^(idle|mixed|allocated)$/i, 600_000, 'idle'),
+    );
+    log(`drill: sinfo says ${victim.shortName} is ${back}`);
+  } finally {
+    conn.close();
+  }
+  return steps;
+}
