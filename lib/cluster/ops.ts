@@ -289,7 +289,9 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
     network = { mode: 'nat', network: plan.network.libvirtName, mac: node.mac };
   }
   const fw = renderFirstbootConfig({
-    hostname: node.shortName,
+    // The domain name, as the inventory and Slurm call the node (firstboot
+    // re-applies it at every boot, so it must agree with the base role).
+    hostname: node.name,
     sshAuthorizedKeys: [inp.authorizedKey],
     clusterIp: `${node.ip}/${plan.network.prefix}`,
     clusterMac: node.mac,

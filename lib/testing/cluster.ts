@@ -113,18 +113,18 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
   let conn = await controllerShell(plan);
   try {
     await time(`virsh destroy ${victim.name}`, () => virsh.domain.destroy(plan.libvirtUri, victim.name));
-    const down = await time(`Slurm marks ${victim.shortName} down`, () =>
-      waitSlurmState(conn, victim.shortName, /down|not_responding|\*|unknown/i, 600_000, 'down'),
+    const down = await time(`Slurm marks ${victim.name} down`, () =>
+      waitSlurmState(conn, victim.name, /down|not_responding|\*|unknown/i, 600_000, 'down'),
     );
-    log(`drill: sinfo says ${victim.shortName} is ${down}`);
+    log(`drill: sinfo says ${victim.name} is ${down}`);
     const ok = await time('pharos build cluster', rebuild);
     if (!ok) throw new PharosError(`the build after the drill failed; ${victim.name} was not brought back`);
     conn.close();
     conn = await controllerShell(plan);
-    const back = await time(`Slurm returns ${victim.shortName} to service`, () =>
-      waitSlurmState(conn, victim.shortName, /^(idle|mixed|allocated)$/i, 600_000, 'idle'),
+    const back = await time(`Slurm returns ${victim.name} to service`, () =>
+      waitSlurmState(conn, victim.name, /^(idle|mixed|allocated)$/i, 600_000, 'idle'),
     );
-    log(`drill: sinfo says ${victim.shortName} is ${back}`);
+    log(`drill: sinfo says ${victim.name} is ${back}`);
   } finally {
     conn.close();
   }
