@@ -91,7 +91,7 @@ test('TCG: no host-passthrough, maximum CPU with optional features, type qemu', 
   assert.match(xml, "<feature policy='optional' name='sse4.2'/>");
   assert.not.match(xml, 'host-passthrough');
   assert.match(xml, 'hostfwd=tcp:127.0.0.1:22200-:22');
-  assert.match(xml, "<entry name='opt/pharos/config'>hostname=pharos-controller\n");
+  assert.match(xml, "<entry name='opt/pharos/config'>hostname=local-controller\n");
   assert.match(xml, '\ncluster_ip=10.77.0.10/24\n');
 });
 
