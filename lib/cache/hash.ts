@@ -97,6 +97,8 @@ export type StampDb = Map<string, [string, string]>;
 
 /** Digest a missing file gets, so "deleted" is a visible change in `pharos why`. */
 export const MISSING = 'missing';
+/** What `digestFile` returns for a directory: the caller expands it. */
+export const DIRECTORY = 'directory';
 
 /**
  * The digest of `path`, reusing the recorded one when the stamp is unchanged.
@@ -105,10 +107,11 @@ export const MISSING = 'missing';
  */
 export function digestFile(db: StampDb, path: string): string | Promise<string> {
   const st = statStamp(path);
-  if (!st || st.isDir) {
+  if (!st) {
     db.delete(path);
     return MISSING;
   }
+  if (st.isDir) return DIRECTORY;
   const known = db.get(path);
   if (known && known[0] === st.stamp) return known[1];
   if (st.size <= SYNC_LIMIT) {

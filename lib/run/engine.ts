@@ -16,7 +16,7 @@ import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
-import { MISSING, digestFile, digestString, hashStats } from '../cache/hash.js';
+import { DIRECTORY, MISSING, digestFile, digestString, hashStats } from '../cache/hash.js';
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
@@ -172,13 +172,8 @@ export function createEngine(opts: EngineOptions): Engine {
     if (hit) return hit;
     let v: string[] | Promise<string[]>;
     if (!/[*?[\]{}!]/.test(pattern)) {
-      const abs = resolve(root, pattern);
-      const st = statSync(abs, { throwIfNoEntry: false });
-      if (st?.isDirectory()) {
-        const out: string[] = [];
-        walk(abs, out);
-        v = out.sort();
-      } else v = [abs];
+      // No stat here: digestFile stats anyway and reports a directory, which is then walked.
+      v = [resolve(root, pattern)];
     } else {
       v = import('globby').then(async ({ globby }) =>
         (
@@ -236,6 +231,16 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!Array.isArray(files)) files = await files;
       for (const f of files) {
         let d = digestFile(db, f);
+        if (d === DIRECTORY) {
+          const under: string[] = [];
+          walk(f, under);
+          for (const u of under.sort()) {
+            let du = digestFile(db, u);
+            if (typeof du !== 'string') du = await du;
+            inputs[relName(u)] = du;
+          }
+          continue;
+        }
         if (typeof d !== 'string') d = await d;
         let r = relCache.get(f);
         if (r === undefined) relCache.set(f, (r = relName(f)));

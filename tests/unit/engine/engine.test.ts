@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
+import { writeFileSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alias, createEngine, target, type GraphDefinition, type Target, type BuildSummary } from '../../../lib/graph/index.js';
@@ -230,6 +231,25 @@ test('missing output files and stale probes are misses; ctx.previous is the last
   s = await engine(root, def).build(['o']);
   assert.is(s.targets.o!.reason, 'probe: domain is gone');
   assert.equal(prevs, [undefined, { path: out, n: 1 }, { path: out, n: 2 }]);
+});
+
+test('directory and glob inputs: added files are changes', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'src/sub'), { recursive: true });
+  writeFileSync(join(root, 'src/a.yml'), 'a');
+  writeFileSync(join(root, 'src/sub/b.yml'), 'b');
+  const d = target({ name: 'dir', inputs: ['src'], run: async () => 1 });
+  const g = target({ name: 'glob', inputs: ['src/**/*.yml'], run: async () => 1 });
+  await engine(root, { targets: [d, g] }).build(['dir', 'glob']);
+  writeFileSync(join(root, 'src/sub/c.yml'), 'c');
+  const e = engine(root, { targets: [d, g] });
+  assert.is(await e.explain('dir'), `dir: input src/sub/c.yml added (sha256 ${createHash('sha256').update('c').digest('hex').slice(0, 12)}…)`);
+  assert.match(await e.explain('glob'), /^glob: input src\/sub\/c.yml added/);
+  writeFileSync(join(root, 'src/notes.txt'), 'x');
+  const s = await e.build(['dir', 'glob']);
+  assert.equal(statuses(s), { dir: 'built', glob: 'built' });
+  writeFileSync(join(root, 'src/notes.txt'), 'y');
+  assert.match(await engine(root, { targets: [d, g] }).explain('glob'), /up to date/);
 });
 
 test('env and tools join the key', async () => {
