@@ -173,7 +173,11 @@ export function createEngine(opts: EngineOptions): Engine {
     let v: string[] | Promise<string[]>;
     if (!/[*?[\]{}!]/.test(pattern)) {
       // No stat here: digestFile stats anyway and reports a directory, which is then walked.
-      v = [resolve(root, pattern)];
+      // A plain relative path (the common case) joins by concatenation: path.resolve is slow at 100,000 inputs.
+      const plain = !pattern.startsWith('/') && !/(^|\/)\.\.?(\/|$)|\/\/|\/$/.test(pattern);
+      const abs = plain ? `${root}/${pattern}` : resolve(root, pattern);
+      if (plain) relCache.set(abs, pattern);
+      v = [abs];
     } else {
       v = import('globby').then(async ({ globby }) =>
         (
