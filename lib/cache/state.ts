@@ -45,7 +45,7 @@ class Stamps extends Map<string, [string, string]> {
 }
 
 interface Snapshot {
-  version: 2;
+  version: 3;
   records: Record<string, TargetRecord>;
   /** Parallel arrays (parse faster than a 100,000-key object): path, `stamp digest`. */
   stampPaths: string[];
@@ -87,7 +87,7 @@ export class StateStore {
     } catch {
       snap = undefined;
     }
-    if (snap && snap.version === 2) {
+    if (snap && snap.version === 3) {
       for (const [k, v] of Object.entries(snap.records)) this.records.set(k, v);
       const paths = snap.stampPaths;
       const vals = snap.stampVals;
@@ -203,7 +203,7 @@ export class StateStore {
       stampVals.push(`${v[0]} ${v[1]}`);
     }
     const snap: Snapshot = {
-      version: 2,
+      version: 3,
       records: Object.fromEntries(this.records),
       stampPaths,
       stampVals,
