@@ -38,7 +38,7 @@
  *   rebuilt to the same output leaves them cached.
  * - **Stat fast path**: files are re-read only when (size, mtime_ns, ctime_ns,
  *   inode) changed.
- * - **State**: `.pharos/state.json` + `journal.ndjson` (records appended only
+ * - **State**: `.pharos/state.json` (+ `keys.json` for why) + `journal.ndjson` (records appended only
  *   after success), logs in `.pharos/logs/<name>.log`, `.pharos/lock`.
  * - **Scheduling**: `-j N`, pools (`pools: { vm: 2 }`), critical-path first,
  *   `keepGoing`, `dryRun`; abort (Ctrl-C) terminates `ctx.exec` children and
