@@ -74,7 +74,7 @@ test('slurm.conf follows slurm_config: partitions, default, MaxTime, nodes, GRES
   const r = await rendered('example');
   {
     const conf = readFileSync(join(r.out, 'hpc-cluster-controller', 'slurm.conf'), 'utf8');
-    assert.match(conf, /^PartitionName=gpu Nodes=hpc-cluster-compute-01,hpc-cluster-compute-02 Default=YES MaxTime=24:00:00 State=UP$/m);
+    assert.match(conf, /^PartitionName=gpu Nodes=hpc-cluster-compute-01,hpc-cluster-compute-02 Default=YES MaxTime=24:00:00 OverSubscribe=YES State=UP$/m);
     assert.match(conf, /^PartitionName=debug .* Default=NO MaxTime=24:00:00/m);
     assert.match(conf, /^SlurmctldHost=hpc-cluster-controller\(192\.168\.100\.10\)$/m);
     assert.match(conf, /^NodeName=hpc-cluster-compute-01 NodeAddr=192\.168\.100\.11 CPUs=8 RealMemory=\d+ Gres=gpu:nvidia_2805:1 /m);
