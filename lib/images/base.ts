@@ -8,7 +8,7 @@
  * ext4 filesystem with no partition table and no boot loader, and
  * pharos-firstboot grows it to the size of whatever overlay it sits under.
  */
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PharosError } from '../errors.js';
@@ -81,13 +81,67 @@ async function pickBootFile(bootDir: string, prefix: string): Promise<string> {
   return join(bootDir, last);
 }
 
+async function processesRootedIn(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const root = await readlink(`/proc/${name}/root`).catch(() => '');
+    if (root === dir || root.startsWith(`${dir}/`)) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** Mount points at or below `dir` (from /proc/self/mounts), deepest first. */
+async function mountsBelow(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  const unescape = (p: string): string => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .map((l) => unescape(l.split(' ')[1] ?? ''))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Remove the work tree, but never through a mount: an interrupted mmdebstrap
+ * (root mode mounts proc, sys and dev nodes into the tree) could otherwise
+ * make `rm -r` reach into the host's /dev or /sys.
+ */
+async function removeWorkTree(dir: string): Promise<void> {
+  // Processes chrooted into the tree (dpkg, maintainer scripts) can outlive an
+  // interrupted mmdebstrap when they sit in another process group; they are
+  // ours by construction, and would keep writing while we delete.
+  for (let round = 0; round < 10; round++) {
+    const chrooted = await processesRootedIn(dir);
+    if (!chrooted.length) break;
+    for (const pid of chrooted) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  for (const m of await mountsBelow(dir)) {
+    await exec('umount', ['--lazy', m]).catch(() => undefined);
+  }
+  const left = await mountsBelow(dir);
+  if (left.length) {
+    throw new PharosError(`not removing ${dir}: still mounted: ${left.join(', ')}`, {
+      hint: `unmount them (umount -l ${left[0]}) and delete ${dir} by hand`,
+    });
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
 export async function buildBaseImage(o: BaseImageOptions): Promise<BaseImage> {
   const outDir = resolve(o.outDir);
   const baseDir = resolve(o.baseDir ?? defaultBaseDir());
   const work = join(outDir, `.work-base-${process.pid}`);
   const rootfs = join(work, 'rootfs');
   const say = (l: string): void => o.onLine?.(l);
-  await rm(work, { recursive: true, force: true });
+  await removeWorkTree(work);
   await mkdir(work, { recursive: true });
   try {
     say(`pharos: mmdebstrap ${o.suite ?? 'bookworm'} from ${o.mirror ?? DEFAULT_MIRROR}`);
@@ -133,7 +187,7 @@ export async function buildBaseImage(o: BaseImageOptions): Promise<BaseImage> {
     say(`pharos: base image ${qcow2} (${(size / 2 ** 20).toFixed(0)} MiB, sha256 ${digest.slice(0, 12)})`);
     return { qcow2, kernel, initrd, digest };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkTree(work);
     for (const f of ['base.qcow2.tmp', 'vmlinuz.tmp', 'initrd.img.tmp']) await rm(join(outDir, f), { force: true });
   }
 }
