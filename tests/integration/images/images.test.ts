@@ -6,10 +6,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exec, ExecError } from '../../../lib/tools/exec.js';
+import { isPharosError } from '../../../lib/errors.js';
 import { waitForSsh } from '../../../lib/tools/ssh.js';
 import type { PackerPhase } from '../../../lib/tools/packer.js';
 import { buildBaseImage, type BaseImage } from '../../../lib/images/base.js';
@@ -90,6 +91,28 @@ async function bootAndPin(name: string, image: { qcow2: string; kernel: string; 
   log.push(`${name}: SSH banner after ${secs(t0)}`);
   return { g, kh };
 }
+
+test('an interrupted base build stops mmdebstrap and leaves no tree, mount or partial image', async () => {
+  const out = join(work, 'aborted');
+  const ac = new AbortController();
+  try {
+    await buildBaseImage({
+      outDir: out,
+      signal: ac.signal,
+      // Abort once packages are being installed inside the chroot (proc/sys mounted).
+      onLine: (l) => {
+        if (l.includes('installing remaining packages')) ac.abort();
+      },
+    });
+    assert.unreachable('the build finished despite the abort');
+  } catch (e) {
+    assert.ok(isPharosError(e), String(e));
+    assert.is(e.exitCode, 130);
+  }
+  assert.equal(await readdir(out), [], 'work tree and temp files removed');
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  assert.not.ok(mounts.includes(out), 'nothing left mounted under the output dir');
+});
 
 test('image:base builds from the Debian mirror (mmdebstrap, mkfs.ext4 -d, qcow2)', async () => {
   const t0 = Date.now();
