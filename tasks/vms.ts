@@ -11,7 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import type { ClusterPlan, NodePlan } from '../lib/model.js';
-import { clusterEnv, convergeVm, ensureClusterKey, ensureNetwork, ensurePool, readState, type ClusterEnv, type NodeImage } from '../lib/cluster/index.js';
+import { clusterEnv, convergeVm, ensureClusterKey, ensureNetwork, ensurePool, readState, stageImage, type ClusterEnv, type NodeImage } from '../lib/cluster/index.js';
 import { networkXml } from '../lib/libvirt/network.js';
 import { poolName } from '../lib/libvirt/pool.js';
 import { probeDomains, type ProbeResult } from '../lib/libvirt/probe.js';
@@ -158,7 +158,7 @@ export function clusterTargets(plan: ClusterPlan, host: HostTargets, images: Ima
         const sshPort = plan.network.mode === 'user' ? await pickPort(plan, node, e, prev?.sshPort) : undefined;
         ctx.phase(node.autoStart ? 'booting' : 'defining');
         const publicKey = (await readFile(ctx.deps.keys.publicKey, 'utf8')).trim();
-        const img: NodeImage = userImage ? { image: path.resolve(userImage) } : nodeImage(ctx.deps.image);
+        const img: NodeImage = userImage ? { image: path.resolve(userImage) } : await stageImage(nodeImage(ctx.deps.image), ctx.deps.image.digest, e.dataRoot);
         const r = await convergeVm(plan, node, img, e, { sshPort, publicKey, signal: ctx.signal });
         if (r.actions.length) ctx.log(`${node.name}: ${r.actions.join(', ')}`);
         const st = await stat(r.record.disk);

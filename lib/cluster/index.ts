@@ -4,3 +4,4 @@ export * from './state.js';
 export * from './paths.js';
 export * from './identity.js';
 export * from './vm.js';
+export * from './stage.js';
