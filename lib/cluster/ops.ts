@@ -34,7 +34,8 @@ import {
   type ClusterState,
   type VmRecord,
 } from './state.js';
-import { ensureClusterKey, isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
+import { ensureClusterKey } from './identity.js';
+import { convergeVm, vmReady } from './vm.js';
 
 export type Log = (line: string) => void;
 
@@ -509,7 +510,10 @@ export interface VmReport {
   name: string;
   disk: Action;
   domain: Action;
+  /** Still runs an older definition (a VM without auto_start is never restarted for it). */
   restartNeeded: boolean;
+  /** Restarted by this run because its definition or disk changed while it ran. */
+  restarted: boolean;
   specHash: string;
   started: boolean;
   sshHost: string;
@@ -524,10 +528,6 @@ export interface StartReport {
   pool: EnsureResult;
   vms: VmReport[];
   ms: number;
-}
-
-function sshEndpoint(plan: ClusterPlan, node: NodePlan, port: number | undefined): { host: string; port: number } {
-  return plan.network.mode === 'user' ? { host: '127.0.0.1', port: port ?? 0 } : { host: node.ip, port: 22 };
 }
 
 export function newState(plan: ClusterPlan, env: ClusterEnv): ClusterState {
@@ -545,9 +545,12 @@ export function newState(plan: ClusterPlan, env: ClusterEnv): ClusterState {
 }
 
 /**
- * Converge the whole cluster: key pair, network, pool, overlays, domains, start
- * the `autoStart` VMs, wait for SSH, pin host keys, record state. On failure,
- * everything this run created is undone in reverse and the error is rethrown.
+ * Converge the whole cluster: key pair, network, pool, then each VM through
+ * `convergeVm` (overlay, domain, start or restart when its definition or disk
+ * changed while it ran, state record), then wait for SSH and pin host keys of
+ * all started VMs at once. Every step pushes its undo onto this run's stack: on
+ * failure, everything this run created is undone in reverse and the error is
+ * rethrown.
  */
 export async function startCluster(plan: ClusterPlan, images: Record<string, NodeImage>, env: ClusterEnv, opts: StartOptions = {}): Promise<StartReport> {
   const t0 = Date.now();
@@ -589,94 +592,51 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
       );
     }
 
+    // state.json is written per VM as it converges; a failed run puts back what was there.
+    undo.push(`state of ${plan.name}`, async () => {
+      if (prevStateText === undefined) await rm(env.paths.stateFile, { force: true });
+      else await writeState(env.paths.stateFile, JSON.parse(prevStateText) as ClusterState);
+    });
     const probe = await probeDomains(env.uri, plan.nodes.map((n) => n.name));
     const reports: VmReport[] = [];
+    const records: VmRecord[] = [];
+    // One VM at a time up to its start (each step's undo lands on this run's
+    // stack), then all of them wait for SSH together.
     for (const [i, node] of plan.nodes.entries()) {
       const image = images[node.name];
       if (!image) throw new PharosError(`no image given for node ${node.name}`);
-      const p = probe.domains.get(node.name) ?? { exists: false };
-      const running = p.state === 'running' || p.state === 'paused';
-      // A new image for a running VM: its overlay must be replaced, which needs
-      // the VM off; it is started again below (auto_start) on the new image.
-      if (running && (await diskNeedsRecreate(node, image.image, env))) {
-        const st = await stopDomain(env.uri, node.name);
-        log(`${node.name}: stopped (${st.action}) to move it to the new image ${image.image}`);
-        p.state = 'shut off';
-      }
-      const disk = await ensureDisk(node, image.image, env);
-      log(disk.message);
-      if (disk.action !== 'unchanged') undo.push(`disk ${disk.path}`, () => rm(disk.path, { force: true }));
-      const spec = buildDomainSpec(plan, env, { node, image, disk: disk.path, sshPort: ports.get(node.name), authorizedKey: key.publicKey });
-      await opts.beforeDefine?.(node, i);
-      // The old definition is fetched only when it is about to be replaced (undo).
-      const oldXml = p.exists && p.specHash !== specHash(spec) ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
-      const d = await ensureDomain(spec, env, p);
-      log(d.message);
-      if (d.action === 'created') undo.push(`domain ${node.name}`, () => ignoreNotFound(virsh.domain.undefine(env.uri, node.name)));
-      if (d.action === 'redefined' && oldXml) undo.push(`definition of ${node.name}`, () => virsh.domain.define(env.uri, oldXml));
-      const ep = sshEndpoint(plan, node, ports.get(node.name));
-      if (d.action === 'created' || disk.action !== 'unchanged') {
-        // A new VM generates new host keys: forget the old ones, pin the new on boot.
-        await unpinHost(env.paths.knownHosts, pinPatterns(ep.host, ep.port, node.name));
-      }
-      const rec: VmRecord = {
+      const r = await convergeVm(plan, node, image, env, {
+        sshPort: ports.get(node.name),
+        publicKey: key.publicKey,
+        probe: probe.domains.get(node.name) ?? { exists: false },
+        undo,
+        beforeDefine: opts.beforeDefine ? () => opts.beforeDefine!(node, i) : undefined,
+        ready: false,
+      });
+      records.push(r.record);
+      reports.push({
         name: node.name,
-        shortName: node.shortName,
-        uuid: p.uuid ?? (await virsh.domain.uuid(env.uri, node.name)),
-        ip: node.ip,
-        mac: node.mac,
-        mgmtMac: plan.network.mode === 'user' ? macFor(node.name, 'mgmt') : undefined,
-        sshHost: ep.host,
-        sshPort: ep.port,
-        disk: disk.path,
-        consoleLog: spec.consoleLog,
-        pci: node.pcie.map((x) => x.address),
-        specHash: d.specHash,
-        createdAt: d.action === 'created' ? new Date().toISOString() : state.vms[node.name]?.createdAt,
-      };
-      state.vms[node.name] = rec;
-      reports.push({ name: node.name, disk: disk.action, domain: d.action, restartNeeded: d.restartNeeded, specHash: d.specHash, started: false, sshHost: ep.host, sshPort: ep.port, message: d.message });
+        disk: r.disk,
+        domain: r.domain,
+        restartNeeded: r.restartNeeded,
+        restarted: r.restarted,
+        specHash: r.record.specHash ?? '',
+        started: r.started,
+        sshHost: r.record.sshHost,
+        sshPort: r.record.sshPort,
+        message: r.message,
+      });
     }
-    state.uri = env.uri;
-    state.networkMode = plan.network.mode;
-    state.network = plan.network.libvirtName;
-    await writeState(env.paths.stateFile, state);
-    undo.push(`state of ${plan.name}`, async () => {
-      if (prevStateText === undefined) await rm(env.paths.stateDir, { recursive: true, force: true });
-      else await writeState(env.paths.stateFile, JSON.parse(prevStateText) as ClusterState);
-    });
-
-    for (const [i, node] of plan.nodes.entries()) {
-      if (!node.autoStart) continue;
-      const pci = node.pcie.map((x) => x.address);
-      await checkGpuOwnership(node.name, pci, env.stateRoot);
-      const started = await startDomain(env.uri, node.name);
-      if (started) {
-        undo.push(`start of ${node.name}`, () => ignoreNotFound(virsh.domain.destroy(env.uri, node.name)));
-        log(`started ${node.name}`);
-      }
-      await claimGpus(node.name, plan.name, env.uri, pci, env.stateRoot);
-      reports[i]!.started = started;
-    }
-
-    const running = plan.nodes.filter((n) => n.autoStart);
     await Promise.all(
-      running.map(async (node) => {
-        const r = reports.find((x) => x.name === node.name)!;
-        const rec = state.vms[node.name]!;
-        if (opts.waitSsh ?? true) {
-          const w = await waitForSsh(r.sshHost, r.sshPort, opts.sshTimeoutMs ?? 600_000);
-          r.sshReadyMs = Date.now() - t0;
-          log(`${node.name}: SSH ready (${w.banner}) after ${Math.round(r.sshReadyMs / 100) / 10} s`);
-        }
-        if (opts.pinHostKeys ?? true) {
-          const patterns = pinPatterns(r.sshHost, r.sshPort, node.name);
-          if (!(await isPinned(env.paths.knownHosts, patterns))) {
-            const keys = await waitForHostKeys(rec.consoleLog, opts.hostKeyTimeoutMs ?? 600_000, node.name);
-            await pinHost(env.paths.knownHosts, patterns, keys);
-            log(`${node.name}: pinned ${keys.length} host key(s)`);
-          }
-        }
+      plan.nodes.map(async (node, i) => {
+        if (!node.autoStart) return;
+        const waited = await vmReady(node, records[i]!, env, {
+          waitSsh: opts.waitSsh,
+          sshTimeoutMs: opts.sshTimeoutMs,
+          pinHostKeys: opts.pinHostKeys,
+          hostKeyTimeoutMs: opts.hostKeyTimeoutMs,
+        });
+        if (waited !== undefined) reports[i]!.sshReadyMs = Date.now() - t0;
       }),
     );
     return { cluster: plan.name, network: net, pool, vms: reports, ms: Date.now() - t0 };

@@ -1,10 +1,12 @@
 /**
- * One VM's convergence, as the `vm:<name>` target runs it: overlay disk,
- * domain definition (redefined when its spec hash differs), start when
- * `autoStart` (a running VM on an old definition is restarted, saying so), SSH
- * readiness, host keys pinned from the serial console, and the VM's record in
- * the cluster's state.json. What this call created is undone, newest first,
- * when a later step fails, so a failed VM leaves nothing half-made behind.
+ * One VM's convergence, as the `vm:<name>` target and `startCluster` run it:
+ * overlay disk, domain definition (redefined when its spec hash differs), start
+ * when `autoStart` (a running VM on an old definition or an old disk is
+ * restarted, saying so), SSH readiness, host keys pinned from the serial
+ * console, and the VM's record in the cluster's state.json. What this call
+ * created is undone, newest first, when a later step fails, so a failed VM
+ * leaves nothing half-made behind — or, with `undo`, the caller's stack gets
+ * the steps, so a failure anywhere in a whole-cluster start undoes them all.
  *
  * Several VM targets of one cluster run at once in one process: state.json is
  * updated under an in-process lock (read, change one record, write atomically).
@@ -14,6 +16,7 @@ import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
 import { macFor } from '../libvirt/alloc.js';
+import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
 import {
@@ -21,12 +24,14 @@ import {
   buildDomainSpec,
   checkGpuOwnership,
   claimGpus,
+  diskNeedsRecreate,
   ensureDisk,
   ensureDomain,
   newState,
   startDomain,
   stopDomain,
   waitForSsh,
+  type Action,
   type ClusterEnv,
   type NodeImage,
 } from './ops.js';
@@ -51,34 +56,93 @@ export async function updateState<T>(plan: ClusterPlan, env: ClusterEnv, change:
   return next;
 }
 
-export interface ConvergeVmOptions {
+export interface ReadyOptions {
+  /** Wait for the guest's SSH banner (default true). */
+  waitSsh?: boolean;
+  sshTimeoutMs?: number;
+  /** Pin the host keys the guest announces on its console, when not pinned yet (default true). */
+  pinHostKeys?: boolean;
+  hostKeyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ConvergeVmOptions extends ReadyOptions {
   /** Forwarded SSH port on 127.0.0.1 (user network mode). */
   sshPort?: number;
   /** The cluster's public key, authorized for root in the guest. */
   publicKey: string;
   /** Live state from a batched probe (saves a virsh call). */
   probe?: DomainProbe;
-  sshTimeoutMs?: number;
-  hostKeyTimeoutMs?: number;
-  signal?: AbortSignal;
+  /**
+   * The caller's undo stack: this call pushes what it creates there and leaves
+   * running it to the caller (a whole-cluster start undoes every VM at once).
+   * Without it, a failure here undoes this VM's steps before rethrowing.
+   */
+  undo?: UndoStack;
+  /** Called right before the domain is defined (tests inject failures here). */
+  beforeDefine?: () => void | Promise<void>;
+  /**
+   * Wait for SSH and pin host keys inside this call (default true). A caller
+   * converging several VMs passes false and runs `vmReady` for all at once.
+   */
+  ready?: boolean;
 }
 
 export interface ConvergeVmResult {
   record: VmRecord;
   /** What changed, in words, for the log and the summary. */
   actions: string[];
+  disk: Action;
+  domain: Action;
+  /** The domain's definition line for the summary (says when it was restarted to apply). */
+  message: string;
+  /** Still running an older definition (only when not `autoStart`, which restarts it). */
+  restartNeeded: boolean;
   started: boolean;
   restarted: boolean;
+  /** Milliseconds this call waited for SSH (when it waited). */
+  sshWaitMs?: number;
+}
+
+/**
+ * SSH readiness and host-key pinning of a started VM, from its state record.
+ * Returns the milliseconds spent waiting for SSH (undefined when not asked to).
+ */
+export async function vmReady(node: Pick<NodePlan, 'name'>, rec: Pick<VmRecord, 'sshHost' | 'sshPort' | 'consoleLog'>, env: ClusterEnv, o: ReadyOptions = {}): Promise<number | undefined> {
+  let waited: number | undefined;
+  if (o.waitSsh ?? true) {
+    const w = await waitForSsh(rec.sshHost, rec.sshPort, o.sshTimeoutMs ?? 600_000, o.signal);
+    waited = w.waitedMs;
+    env.log(`${node.name}: SSH answers on ${rec.sshHost}:${rec.sshPort} (${w.banner}) after ${(w.waitedMs / 1000).toFixed(1)} s`);
+  }
+  if (o.pinHostKeys ?? true) {
+    const patterns = pinPatterns(rec.sshHost, rec.sshPort, node.name);
+    if (!(await isPinned(env.paths.knownHosts, patterns))) {
+      const keys = await waitForHostKeys(rec.consoleLog, o.hostKeyTimeoutMs ?? 600_000, node.name);
+      await pinHost(env.paths.knownHosts, patterns, keys);
+      env.log(`${node.name}: pinned ${keys.length} host key(s) in ${env.paths.knownHosts}`);
+    }
+  }
+  return waited;
 }
 
 export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeImage, env: ClusterEnv, o: ConvergeVmOptions): Promise<ConvergeVmResult> {
-  const undo = new UndoStack();
+  const undo = o.undo ?? new UndoStack();
   const log = env.log;
   const actions: string[] = [];
   const user = plan.network.mode === 'user';
   if (user && o.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
   const ep = user ? { host: '127.0.0.1', port: o.sshPort ?? 0 } : { host: node.ip, port: 22 };
   try {
+    const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };
+    const wasRunning = p.state === 'running' || p.state === 'paused';
+    // A new image for a running VM: its overlay is replaced, which needs the VM
+    // off; it is started again below (auto_start) on the new image.
+    if (wasRunning && (await diskNeedsRecreate(node, image.image, env))) {
+      const st = await stopDomain(env.uri, node.name, { timeoutMs: 60_000 });
+      log(`${node.name}: stopped (${st.action}) to move it to the new image ${image.image}`);
+      p.state = 'shut off';
+    }
     const disk = await ensureDisk(node, image.image, env);
     log(disk.message);
     if (disk.action !== 'unchanged') {
@@ -86,11 +150,12 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       undo.push(`disk ${disk.path}`, () => rm(disk.path, { force: true }));
     }
     const spec = buildDomainSpec(plan, env, { node, image, disk: disk.path, sshPort: o.sshPort, authorizedKey: o.publicKey });
-    const p = o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false };
-    const oldXml = p.exists ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
+    await o.beforeDefine?.();
+    // The old definition is fetched only when it is about to be replaced (undo).
+    const oldXml = p.exists && p.specHash !== specHash(spec) ? await virsh.domain.dumpxml(env.uri, node.name, true) : undefined;
     const d = await ensureDomain(spec, env, p);
     log(d.message);
-    if (d.action === 'created') undo.push(`domain ${node.name}`, () => virsh.domain.undefine(env.uri, node.name).then(() => undefined));
+    if (d.action === 'created') undo.push(`domain ${node.name}`, () => virsh.domain.undefine(env.uri, node.name).then(() => undefined, ignoreGone));
     if (d.action === 'redefined' && oldXml) undo.push(`definition of ${node.name}`, () => virsh.domain.define(env.uri, oldXml));
     if (d.action !== 'unchanged') actions.push(`domain ${d.action}`);
     if (d.action === 'created' || disk.action !== 'unchanged') {
@@ -100,57 +165,74 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
 
     let started = false;
     let restarted = false;
+    let message = d.message;
     if (node.autoStart) {
       const pci = node.pcie.map((x) => x.address);
       await checkGpuOwnership(node.name, pci, env.stateRoot);
-      if (d.restartNeeded || disk.action !== 'unchanged') {
-        log(`restarting ${node.name}: ${d.restartNeeded ? 'its definition changed' : 'its disk was recreated'} while it ran`);
+      if (wasRunning && (d.restartNeeded || disk.action !== 'unchanged')) {
+        // Only a change the running guest cannot see needs a restart: a new
+        // definition, or a new overlay (the VM was stopped for it above).
+        const why = disk.action !== 'unchanged' ? `its disk was ${disk.action}` : 'its definition changed';
+        log(`restarting ${node.name}: ${why} while it ran`);
         await stopDomain(env.uri, node.name, { timeoutMs: 60_000 });
         restarted = true;
         actions.push('restarted');
+        message = `${d.message.replace(/;.*$|, but .*$/, '')}; restarted to apply it (${why})`;
       }
       started = await startDomain(env.uri, node.name);
       if (started) {
         if (!restarted) actions.push('started');
-        undo.push(`start of ${node.name}`, () => virsh.domain.destroy(env.uri, node.name).then(() => undefined));
+        undo.push(`start of ${node.name}`, () => virsh.domain.destroy(env.uri, node.name).then(() => undefined, ignoreGone));
         log(`started ${node.name}`);
       }
       await claimGpus(node.name, plan.name, env.uri, pci, env.stateRoot);
-      const w = await waitForSsh(ep.host, ep.port, o.sshTimeoutMs ?? 600_000, o.signal);
-      log(`${node.name}: SSH answers on ${ep.host}:${ep.port} (${w.banner}) after ${(w.waitedMs / 1000).toFixed(1)} s`);
-      const patterns = pinPatterns(ep.host, ep.port, node.name);
-      if (!(await isPinned(env.paths.knownHosts, patterns))) {
-        const keys = await waitForHostKeys(spec.consoleLog, o.hostKeyTimeoutMs ?? 600_000, node.name);
-        await pinHost(env.paths.knownHosts, patterns, keys);
-        log(`${node.name}: pinned ${keys.length} host key(s) in ${env.paths.knownHosts}`);
-      }
     }
-    const uuid = await virsh.domain.uuid(env.uri, node.name);
+    const uuid = d.action !== 'created' && p.uuid ? p.uuid : await virsh.domain.uuid(env.uri, node.name);
+    const rec: VmRecord = {
+      name: node.name,
+      shortName: node.shortName,
+      uuid,
+      ip: node.ip,
+      mac: node.mac,
+      mgmtMac: user ? macFor(node.name, 'mgmt') : undefined,
+      sshHost: ep.host,
+      sshPort: ep.port,
+      disk: disk.path,
+      consoleLog: spec.consoleLog,
+      pci: node.pcie.map((x) => x.address),
+      specHash: d.specHash,
+      createdAt: undefined,
+    };
+    let sshWaitMs: number | undefined;
+    if (node.autoStart && (o.ready ?? true)) sshWaitMs = await vmReady(node, rec, env, o);
     const record = await updateState(plan, env, (s) => {
-      const rec: VmRecord = {
-        name: node.name,
-        shortName: node.shortName,
-        uuid,
-        ip: node.ip,
-        mac: node.mac,
-        mgmtMac: user ? macFor(node.name, 'mgmt') : undefined,
-        sshHost: ep.host,
-        sshPort: ep.port,
-        disk: disk.path,
-        consoleLog: spec.consoleLog,
-        pci: node.pcie.map((x) => x.address),
-        specHash: d.specHash,
-        createdAt: d.action === 'created' ? new Date().toISOString() : s.vms[node.name]?.createdAt,
-      };
-      s.vms[node.name] = rec;
-      return rec;
+      const r: VmRecord = { ...rec, createdAt: d.action === 'created' ? new Date().toISOString() : s.vms[node.name]?.createdAt };
+      s.vms[node.name] = r;
+      return r;
     });
-    return { record, actions, started, restarted };
+    return {
+      record,
+      actions,
+      disk: disk.action,
+      domain: d.action,
+      message,
+      restartNeeded: d.restartNeeded && !restarted,
+      started,
+      restarted,
+      sshWaitMs,
+    };
   } catch (e) {
+    if (o.undo) throw e;
     const failed = await undo.run(log);
     if (failed.length && e instanceof PharosError) {
       throw new PharosError(`${e.message}\nrollback incomplete:\n  ${failed.join('\n  ')}`, { hint: `clean up with: pharos vm stop ${node.name}` });
     }
     throw e;
   }
+}
+
+/** Undo of something already gone (removed by hand, or by an earlier undo step) is done. */
+function ignoreGone(e: unknown): void {
+  if (virsh.isNotFound(e) || /not (active|running)|is not active/i.test((e as Error).message)) return;
+  throw e;
 }

@@ -1,7 +1,7 @@
 /**
  * Real libvirtd (qemu:///system), real TCG guests: a 3-VM user-mode cluster is
  * started to SSH readiness, converged again (nothing changes), repaired after a
- * hand-deleted domain, redefined after a spec change, stopped gracefully, and
+ * hand-deleted domain, redefined and restarted after a spec change, stopped gracefully, and
  * destroyed without leftovers; a failed start rolls back completely.
  */
 import { test } from 'uvu';
@@ -85,20 +85,25 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   assert.ok(repaired.vms[1]!.started);
   assert.is(repaired.vms[0]!.domain, 'unchanged');
 
-  // spec change on a running VM: redefined, restart needed, and said so
+  // spec change on a running VM: redefined, restarted to apply it, and said so
   plan.nodes[2]!.memoryMiB = 320;
-  const changed = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 60_000 });
+  const changed = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
   assert.is(changed.vms[2]!.domain, 'redefined');
-  assert.ok(changed.vms[2]!.restartNeeded);
-  assert.match(changed.vms[2]!.message, 'restart');
+  assert.ok(changed.vms[2]!.restarted, 'a running VM on an old definition is restarted');
+  assert.not.ok(changed.vms[2]!.restartNeeded);
+  assert.match(changed.vms[2]!.message, 'restarted');
+  assert.equal(changed.vms.map((v) => v.restarted), [false, false, true], 'only the changed VM restarts');
   const probe = (await probeDomains(env.uri, [plan.nodes[2]!.name])).domains.get(plan.nodes[2]!.name)!;
   assert.is(probe.specHash, changed.vms[2]!.specHash, 'persistent definition carries the new hash');
-  assert.is.not(probe.liveSpecHash, changed.vms[2]!.specHash, 'the running VM still has the old one');
-  assert.not.ok((await probeCluster(plan, imagesFor(sb, plan), env)).vms.get(plan.nodes[2]!.name)!.upToDate, 'running an old definition is not up to date');
-  // the next run still says a restart is needed, without redefining
+  assert.is(probe.liveSpecHash, changed.vms[2]!.specHash, 'the running VM runs the new one');
+  assert.ok((await probeCluster(plan, imagesFor(sb, plan), env)).vms.get(plan.nodes[2]!.name)!.upToDate);
+  // the next run has nothing left to do
   const still = await startCluster(plan, imagesFor(sb, plan), env, { sshTimeoutMs: 60_000 });
-  assert.is(still.vms[2]!.domain, 'unchanged');
-  assert.ok(still.vms[2]!.restartNeeded);
+  assert.equal(still.vms.map((v) => [v.domain, v.restarted, v.restartNeeded, v.started]), [
+    ['unchanged', false, false, false],
+    ['unchanged', false, false, false],
+    ['unchanged', false, false, false],
+  ]);
 
   // a new image for a running VM: stopped, overlay recreated on it, started again
   const base2 = sb.guest.base.replace(/base\.qcow2$/, 'base2.qcow2');
@@ -108,6 +113,8 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   const moved = await startCluster(plan, imgs, env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
   assert.is(moved.vms[0]!.disk, 'recreated');
   assert.ok(moved.vms[0]!.started);
+  assert.ok(moved.vms[0]!.restarted);
+  assert.match(moved.vms[0]!.message, 'disk was recreated');
   const movedDisk = (await readState(env.paths.stateFile))!.vms[plan.nodes[0]!.name]!.disk;
   assert.is((await qemuImg.info(movedDisk)).backingFilename, base2);
 
