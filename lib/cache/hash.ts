@@ -35,7 +35,7 @@ export function stampOf(st: BigIntStats): string {
 }
 
 /** Stat without throwing; `undefined` when the path does not exist. */
-export function statStamp(path: string): { stamp: string; size: number; isDir: boolean } | undefined {
+export function statStamp(path: string): FileStat | undefined {
   const st = statSync(path, { bigint: true, throwIfNoEntry: false });
   if (!st) return undefined;
   return { stamp: stampOf(st), size: Number(st.size), isDir: st.isDirectory() };
@@ -100,13 +100,20 @@ export const MISSING = 'missing';
 /** What `digestFile` returns for a directory: the caller expands it. */
 export const DIRECTORY = 'directory';
 
+/** What `statStamp` returns: the stamp plus what the digest path needs. */
+export type FileStat = { stamp: string; size: number; isDir: boolean };
+
 /**
  * The digest of `path`, reusing the recorded one when the stamp is unchanged.
  * Returns a string synchronously when no large read is needed (the no-op path
  * stays free of promise round trips), a promise otherwise.
  */
 export function digestFile(db: StampDb, path: string): string | Promise<string> {
-  const st = statStamp(path);
+  return digestStat(db, path, statStamp(path));
+}
+
+/** `digestFile` with the stat already taken (`undefined` = the path does not exist). */
+export function digestStat(db: StampDb, path: string, st: FileStat | undefined): string | Promise<string> {
   if (!st) {
     db.delete(path);
     return MISSING;

@@ -1,7 +1,10 @@
 /**
  * The state store under `.pharos/`: one `state.json` snapshot (records of every
- * target's last success, file stamps, tool versions) plus an append-only
- * `journal.ndjson`. Loading reads two files whatever the graph size.
+ * target's last success, tool versions, durations) plus an append-only
+ * `journal.ndjson`. Loading reads two files whatever the graph size. File
+ * stamps and digests live in `stamps.json`, read only when some target's
+ * stamp fingerprint (`TargetRecord.fast`) no longer matches: a no-op build
+ * never parses the 100,000-entry stamp table.
  *
  * Durability: a record is appended to the journal (one `write` of one complete
  * line) only after its target succeeded, so a build killed with -9 keeps every
@@ -28,6 +31,12 @@ export interface TargetRecord {
   outputFiles: Record<string, string>;
   durationMs: number;
   builtAt: string;
+  /**
+   * Digest of everything the key is made of, with input and output files as
+   * (path, stamp) instead of content digests. Equal now = key and output
+   * files unchanged, decided with stats alone (see engine `check`).
+   */
+  fast?: string;
 }
 
 /** The stamp DB; any change marks the store dirty, so a no-op build writes nothing. */
@@ -45,22 +54,42 @@ class Stamps extends Map<string, [string, string]> {
 }
 
 interface Snapshot {
-  version: 3;
+  version: 4;
   records: Record<string, TargetRecord>;
-  /** Parallel arrays (parse faster than a 100,000-key object): path, `stamp digest`. */
-  stampPaths: string[];
-  stampVals: string[];
   /** Tool binary path + args -> [stamp of the binary, version line]. */
   tools: Record<string, [string, string]>;
   /** Last measured duration of every target, also of those whose record was cleaned. */
   durations: Record<string, number>;
 }
 
+/** The previous format: stamps inline. Read once and migrated (no rebuild). */
+interface SnapshotV3 extends Omit<Snapshot, 'version'> {
+  version: 3;
+  stampPaths: string[];
+  stampVals: string[];
+}
+
+interface StampFile {
+  version: 1;
+  /** Parallel arrays (parse faster than a 100,000-key object): path, `stamp digest`. */
+  paths: string[];
+  vals: string[];
+}
+
+function fillStamps(db: Stamps, paths: string[], vals: string[]): void {
+  for (let i = 0; i < paths.length; i++) {
+    const v = vals[i]!;
+    const sp = v.indexOf(' ');
+    Map.prototype.set.call(db, paths[i]!, [v.slice(0, sp), v.slice(sp + 1)]);
+  }
+}
+
 type JournalLine = { t: 'rec'; name: string; rec: TargetRecord; key: string } | { t: 'del'; name: string };
 
 export class StateStore {
   readonly records = new Map<string, TargetRecord>();
-  readonly stamps: StampDb = new Stamps();
+  /** Loaded on first use (`stamps`). */
+  private stampDb: Stamps | undefined;
   /** Set by any record/tool change; `save()` is skipped while false. */
   private dirty = false;
   readonly tools = new Map<string, [string, string]>();
@@ -77,24 +106,43 @@ export class StateStore {
     this.snapshotPath = join(stateDir, 'state.json');
     this.journalPath = join(stateDir, 'journal.ndjson');
     this.keysPath = join(stateDir, 'keys.json');
+    this.stampsPath = join(stateDir, 'stamps.json');
     this.load();
   }
 
+  private readonly stampsPath: string;
+
+  /** path -> [stamp, digest]: read from `stamps.json` the first time it is needed. */
+  get stamps(): StampDb {
+    if (!this.stampDb) {
+      const db = new Stamps();
+      try {
+        const f = JSON.parse(readFileSync(this.stampsPath, 'utf8')) as StampFile;
+        if (f.version === 1) fillStamps(db, f.paths, f.vals);
+      } catch {
+        /* none yet, or unreadable: digests are recomputed */
+      }
+      this.stampDb = db;
+    }
+    return this.stampDb;
+  }
+
   private load(): void {
-    let snap: Snapshot | undefined;
+    let snap: Snapshot | SnapshotV3 | undefined;
     try {
-      snap = JSON.parse(readFileSync(this.snapshotPath, 'utf8')) as Snapshot;
+      snap = JSON.parse(readFileSync(this.snapshotPath, 'utf8')) as Snapshot | SnapshotV3;
     } catch {
       snap = undefined;
     }
-    if (snap && snap.version === 3) {
+    if (snap && (snap.version === 4 || snap.version === 3)) {
       for (const [k, v] of Object.entries(snap.records)) this.records.set(k, v);
-      const paths = snap.stampPaths;
-      const vals = snap.stampVals;
-      for (let i = 0; i < paths.length; i++) {
-        const v = vals[i]!;
-        const sp = v.indexOf(' ');
-        Map.prototype.set.call(this.stamps, paths[i]!, [v.slice(0, sp), v.slice(sp + 1)]);
+      if (snap.version === 3) {
+        // Migrate: the inline stamps become stamps.json at the next save.
+        const db = new Stamps();
+        fillStamps(db, snap.stampPaths, snap.stampVals);
+        db.dirty = true;
+        this.stampDb = db;
+        this.dirty = true;
       }
       for (const [k, v] of Object.entries(snap.tools ?? {})) this.tools.set(k, v);
       for (const [k, v] of Object.entries(snap.durations ?? {})) this.durations.set(k, v);
@@ -194,19 +242,27 @@ export class StateStore {
 
   /** Rewrites the snapshot atomically and empties the journal (no-op when nothing changed). */
   save(): void {
-    if (!this.dirty && !(this.stamps as Stamps).dirty) return;
+    const stampsDirty = this.stampDb?.dirty === true;
+    if (!this.dirty && !stampsDirty) return;
     mkdirSync(this.stateDir, { recursive: true });
-    const stampPaths: string[] = [];
-    const stampVals: string[] = [];
-    for (const [k, v] of this.stamps) {
-      stampPaths.push(k);
-      stampVals.push(`${v[0]} ${v[1]}`);
+    if (stampsDirty) {
+      // Only a cache of (stamp -> digest) facts: any version of it is correct, so its order vs the snapshot does not matter.
+      const paths: string[] = [];
+      const vals: string[] = [];
+      for (const [k, v] of this.stampDb!) {
+        paths.push(k);
+        vals.push(`${v[0]} ${v[1]}`);
+      }
+      const f: StampFile = { version: 1, paths, vals };
+      const stmp = `${this.stampsPath}.${process.pid}.tmp`;
+      writeFileSync(stmp, JSON.stringify(f));
+      renameSync(stmp, this.stampsPath);
+      this.stampDb!.dirty = false;
     }
+    if (!this.dirty) return;
     const snap: Snapshot = {
-      version: 3,
+      version: 4,
       records: Object.fromEntries(this.records),
-      stampPaths,
-      stampVals,
       tools: Object.fromEntries(this.tools),
       durations: Object.fromEntries(this.durations),
     };
@@ -224,6 +280,5 @@ export class StateStore {
     renameSync(tmp, this.snapshotPath);
     rmSync(this.journalPath, { force: true });
     this.dirty = false;
-    (this.stamps as Stamps).dirty = false;
   }
 }

@@ -16,7 +16,7 @@ import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
-import { DIRECTORY, MISSING, digestFile, digestString, hashStats } from '../cache/hash.js';
+import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, statStamp, type FileStat } from '../cache/hash.js';
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
@@ -113,7 +113,25 @@ interface Keyed {
   hash: string;
 }
 
-type Check = { fresh: true; key: Keyed; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string };
+type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string };
+
+/** One input file found by a target's patterns, stat taken. */
+interface InputFile {
+  abs: string;
+  rel: string;
+  st: FileStat | undefined;
+  /** Found by walking a directory input (a directory there digests as `directory`). */
+  walked: boolean;
+}
+
+/** The stat-only half of a check: input files and the text of the stamp fingerprint. */
+interface Gathered {
+  files: InputFile[];
+  /** Everything the key is made of except input contents, which are (path, stamp) here. */
+  text: string;
+  envv: Record<string, string | null>;
+  tools: Record<string, string>;
+}
 
 export function createEngine(opts: EngineOptions): Engine {
   const root = resolve(opts.root);
@@ -225,63 +243,124 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   // ---- keys and checks -----------------------------------------------------
-  const computeKey = async (n: Node, depDigests: Record<string, string>): Promise<CacheKey> => {
+  /**
+   * Expands inputs and stats every file, and builds the stamp fingerprint
+   * text: definition, params, dependency output digests, env, tools, and each
+   * input as (path, stamp). Equal fingerprint = equal key (a file whose stamp
+   * did not change keeps its recorded digest: the stat fast path), decided
+   * without the stamp table or any hashing of keys.
+   */
+  const gather = async (n: Node, depDigests: Record<string, string>): Promise<Gathered> => {
     const sp = n.target.spec;
     const s = staticOf(n);
-    const db = getStore().stamps;
-    const inputs: Record<string, string> = {};
+    const files: InputFile[] = [];
+    let text = `${s.definition}\n${s.params}\n`;
+    for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
     for (const pat of sp.inputs ?? []) {
-      let files = expand(pat);
-      if (!Array.isArray(files)) files = await files;
-      for (const f of files) {
-        let d = digestFile(db, f);
-        if (d === DIRECTORY) {
+      let found = expand(pat);
+      if (!Array.isArray(found)) found = await found;
+      for (const f of found) {
+        const st = statStamp(f);
+        if (st?.isDir) {
           const under: string[] = [];
           walk(f, under);
           for (const u of under.sort()) {
-            let du = digestFile(db, u);
-            if (typeof du !== 'string') du = await du;
-            inputs[relName(u)] = du;
+            const su = statStamp(u);
+            const r = relName(u);
+            files.push({ abs: u, rel: r, st: su, walked: true });
+            text += `${r}\0${su ? (su.isDir ? DIRECTORY : su.stamp) : MISSING}\n`;
           }
           continue;
         }
-        if (typeof d !== 'string') d = await d;
         let r = relCache.get(f);
         if (r === undefined) relCache.set(f, (r = relName(f)));
-        inputs[r] = d;
+        files.push({ abs: f, rel: r, st, walked: false });
+        text += `${r}\0${st ? st.stamp : MISSING}\n`;
       }
     }
     const envv: Record<string, string | null> = {};
-    for (const e of sp.env ?? []) envv[e] = env[e] ?? null;
+    for (const e of sp.env ?? []) {
+      const v = env[e] ?? null;
+      envv[e] = v;
+      text += `$${e}\0${v === null ? '\u0001' : v}\n`;
+    }
     const tools: Record<string, string> = {};
-    for (const t of sp.tools ?? []) tools[toolName(t)] = await toolVersion(t, n.name);
-    return { name: n.name, definition: s.definition, params: s.params, inputs, deps: depDigests, env: envv, tools };
+    for (const t of sp.tools ?? []) {
+      const v = await toolVersion(t, n.name);
+      tools[toolName(t)] = v;
+      text += `!${toolName(t)}\0${v}\n`;
+    }
+    return { files, text, envv, tools };
   };
 
-  const check = async (n: Node, depDigests: Record<string, string>, probeCtx: ProbeContext): Promise<Check> => {
-    const k = await computeKey(n, depDigests);
-    const json = keyToJson(k);
-    const key: Keyed = { key: k, json, hash: digestString(json) };
-    const sp = n.target.spec;
-    const rec = getStore().records.get(n.name);
-    if (!rec) return { fresh: false, key, reason: 'never built' };
-    if (rec.keyHash !== key.hash) {
-      const old = getStore().keyOf(n.name);
-      return { fresh: false, key, reason: (old && explainKeyChange(old, k)) ?? 'key changed (the recorded key is unavailable)' };
-    }
-    if (sp.always) return { fresh: false, key, reason: 'always runs' };
+  /** The full key: input contents from the stamp table, hashing what changed. */
+  const computeKey = async (n: Node, depDigests: Record<string, string>, g: Gathered): Promise<CacheKey> => {
+    const s = staticOf(n);
     const db = getStore().stamps;
-    for (const [p, d] of Object.entries(rec.outputFiles)) {
-      let now = digestFile(db, p);
-      if (typeof now !== 'string') now = await now;
-      if (now === MISSING) return { fresh: false, key, reason: `output ${p} is missing` };
-      if (now !== d) return { fresh: false, key, reason: `output ${p} changed since it was built` };
+    const inputs: Record<string, string> = {};
+    for (const f of g.files) {
+      let d = digestStat(db, f.abs, f.st);
+      if (typeof d !== 'string') d = await d;
+      inputs[f.rel] = d;
     }
+    return { name: n.name, definition: s.definition, params: s.params, inputs, deps: depDigests, env: g.envv, tools: g.tools };
+  };
+
+  /** (path, stamp) of output files, the output half of the fingerprint. */
+  const outputStamps = (paths: Iterable<string>): string => {
+    let t = '';
+    for (const p of paths) t += `${p}\0${statStamp(p)?.stamp ?? MISSING}\n`;
+    return t;
+  };
+
+  const fingerprint = (inputsText: string, outputsText: string): string => digestString(`${inputsText}\u0002\n${outputsText}`);
+
+  const check = async (n: Node, depDigests: Record<string, string>, probeCtx: ProbeContext): Promise<Check> => {
+    const g = await gather(n, depDigests);
+    const sp = n.target.spec;
+    const store = getStore();
+    const rec = store.records.get(n.name);
+    const outText = rec ? outputStamps(Object.keys(rec.outputFiles)) : '';
+    const fast = fingerprint(g.text, outText);
+    const slow = async (): Promise<Check> => {
+      const k = await computeKey(n, depDigests, g);
+      const json = keyToJson(k);
+      const key: Keyed = { key: k, json, hash: digestString(json) };
+      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text });
+      if (!rec) return stale('never built');
+      if (rec.keyHash !== key.hash) {
+        const old = store.keyOf(n.name);
+        return stale((old && explainKeyChange(old, k)) ?? 'key changed (the recorded key is unavailable)');
+      }
+      if (sp.always) return stale('always runs');
+      const db = store.stamps;
+      for (const [p, d] of Object.entries(rec.outputFiles)) {
+        let now = digestFile(db, p);
+        if (typeof now !== 'string') now = await now;
+        if (now === MISSING) return stale(`output ${p} is missing`);
+        if (now !== d) return stale(`output ${p} changed since it was built`);
+      }
+      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only.
+      if (rec.fast !== fast) {
+        rec.fast = fast;
+        store.markDirty();
+      }
+      return { fresh: true, rec };
+    };
+    const c = rec && rec.fast === fast ? (sp.always ? await slow() : ({ fresh: true, rec } as Check)) : await slow();
+    if (!c.fresh) return c;
     if (sp.probe) {
-      const r = await sp.probe(rec.output, probeCtx);
-      if (r !== true) return { fresh: false, key, reason: `probe: ${r}` };
+      const r = await sp.probe(c.rec.output, probeCtx);
+      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text };
     }
-    return { fresh: true, key, rec };
+    return c;
+  };
+
+  /** The key of a target whose stamp fingerprint matched (needed only when it runs anyway, e.g. a probe said stale). */
+  const keyedFor = async (n: Node, depDigests: Record<string, string>, g: Gathered): Promise<Keyed> => {
+    const k = await computeKey(n, depDigests, g);
+    const json = keyToJson(k);
+    return { key: k, json, hash: digestString(json) };
   };
 
   const makeProbeCtx = (signal: AbortSignal): ProbeContext => {
@@ -316,7 +395,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const roots = select(graph, selectors);
     const nodes = closure(roots);
     const inSet = new Set(nodes);
-    const jobs = Math.max(1, opts.jobs ?? cpus().length);
+    const jobs = Math.max(1, opts.jobs ?? cpus().length + 2);
     const dryRun = opts.dryRun ?? false;
     const release = !dryRun && opts.lock !== false ? acquireLock(stateDir) : () => {};
     // Re-read state under the lock (another run may have written it) and forget globs (new files).
@@ -419,14 +498,16 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let reason: string;
       let key: Keyed;
+      let fastText: string;
       try {
         const c = await check(n, deps, probeCtx);
-        key = c.key;
         if (c.fresh) {
           finish(n, { status: 'cached', durationMs: performance.now() - tStart }, { status: 'cached', outputDigest: c.rec.outputDigest, output: c.rec.output });
           return;
         }
+        key = c.key;
         reason = c.reason;
+        fastText = c.fast;
       } catch (e) {
         fail(n, tStart, e, 'checking', []);
         return;
@@ -487,16 +568,28 @@ export function createEngine(opts: EngineOptions): Engine {
         const json = out === undefined ? 'null' : stableJson(out);
         const value: unknown = JSON.parse(json);
         const files: Record<string, string> = {};
+        let outText = '';
         for (const p of sp.outputFiles?.(value as never) ?? []) {
-          let d = digestFile(st.stamps, p);
+          if (Object.hasOwn(files, p)) continue;
+          const fst = statStamp(p);
+          let d = digestStat(st.stamps, p, fst);
           if (typeof d !== 'string') d = await d;
           if (d === MISSING) throw new PharosError(`${n.name} declared output ${p} but did not produce it`);
           files[p] = d;
+          outText += `${p}\0${fst!.stamp}\n`;
         }
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
         if (signal.aborted) throw new PharosError('interrupted', { exitCode: 130 });
-        st.putRecord(n.name, key.json, { keyHash: key.hash, output: value, outputDigest, outputFiles: files, durationMs, builtAt: new Date().toISOString() });
+        st.putRecord(n.name, key.json, {
+          keyHash: key.hash,
+          output: value,
+          outputDigest,
+          outputFiles: files,
+          durationMs,
+          builtAt: new Date().toISOString(),
+          fast: fingerprint(fastText, outText),
+        });
         runMs.set(n, durationMs);
         closeSync(fd);
         finish(n, { status: 'built', durationMs, reason, logPath: lp }, { status: 'built', outputDigest, output: value });
