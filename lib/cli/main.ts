@@ -40,7 +40,7 @@ export function buildProgram(registrars: Registrar[]): Command {
     .description('Build and run a Slurm/GPU cluster of VMs on one workstation, as a typed build graph')
     .option('-C, --root <dir>', 'project root (default: nearest directory with pharos.build.ts, upward from cwd)')
     .option('-c, --config <file>', 'cluster config (default: $PHAROS_CONFIG or config/local.yaml)')
-    .option('-j, --jobs <n>', 'run at most N targets at once (default: number of CPUs)', positiveInt)
+    .option('-j, --jobs <n>', 'run at most N targets at once (default: number of CPUs + 2, as ninja)', positiveInt)
     .option('-k, --keep-going', 'keep building independent targets after a failure')
     .option('-n, --dry-run', 'print what would run and why; run nothing')
     .option('--json', 'machine-readable output (NDJSON events for builds)')
