@@ -93,6 +93,45 @@ function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
+/**
+ * `stableJson` of a target's static spec, written out directly: with 10,000
+ * targets the generic deep sort was a visible part of a no-op build. The text
+ * must stay byte-identical to what stableJson gives (keys sorted), or every
+ * recorded key changes; tests/unit/engine compares the two.
+ */
+export function definitionJson(n: Node): string {
+  const sp = n.target.spec;
+  const j = JSON.stringify;
+  const strs = (a: readonly unknown[]): string => (a.every((x) => typeof x === 'string') ? j(a) : stableJson(a));
+  const depKeys = [...n.deps.keys()].sort();
+  let deps = '{';
+  for (let i = 0; i < depKeys.length; i++) deps += `${i ? ',' : ''}${j(depKeys[i])}:${j(n.deps.get(depKeys[i]!)!.name)}`;
+  deps += '}';
+  const tools = (sp.tools ?? []).map((t) => (typeof t === 'string' ? j(t) : `{"args":${strs(t.args ?? ['--version'])},"name":${j(t.name)}}`));
+  return (
+    `{"after":${j(n.after.map((a) => a.name))},"always":${j(sp.always ?? false)},"deps":${deps},"env":${strs(sp.env ?? [])},` +
+    `"inputs":${strs(sp.inputs ?? [])},"outputFiles":${j(sp.outputFiles?.toString() ?? null)},"pool":${j(sp.pool ?? null)},` +
+    `"probe":${j(sp.probe?.toString() ?? null)},"run":${j(sp.run.toString())},"tools":[${tools.join(',')}]}`
+  );
+}
+
+/** The generic form of `definitionJson` (reference for tests). */
+export function definitionJsonSlow(n: Node): string {
+  const sp = n.target.spec;
+  return stableJson({
+    run: sp.run.toString(),
+    probe: sp.probe?.toString() ?? null,
+    outputFiles: sp.outputFiles?.toString() ?? null,
+    deps: Object.fromEntries([...n.deps].map(([k, d]) => [k, d.name])),
+    after: n.after.map((a) => a.name),
+    inputs: sp.inputs ?? [],
+    env: sp.env ?? [],
+    tools: (sp.tools ?? []).map((t) => (typeof t === 'string' ? t : { name: t.name, args: t.args ?? ['--version'] })),
+    pool: sp.pool ?? null,
+    always: sp.always ?? false,
+  });
+}
+
 /** Per-node values that do not change during a process: definition and params digests. */
 interface Static {
   definition: string;
@@ -153,20 +192,7 @@ export function createEngine(opts: EngineOptions): Engine {
     let s = statics.get(n);
     if (s) return s;
     const sp = n.target.spec;
-    const definition = digestString(
-      stableJson({
-        run: sp.run.toString(),
-        probe: sp.probe?.toString() ?? null,
-        outputFiles: sp.outputFiles?.toString() ?? null,
-        deps: Object.fromEntries([...n.deps].map(([k, d]) => [k, d.name])),
-        after: n.after.map((a) => a.name),
-        inputs: sp.inputs ?? [],
-        env: sp.env ?? [],
-        tools: (sp.tools ?? []).map((t) => (typeof t === 'string' ? t : { name: t.name, args: t.args ?? ['--version'] })),
-        pool: sp.pool ?? null,
-        always: sp.always ?? false,
-      }),
-    );
+    const definition = digestString(definitionJson(n));
     s = { definition, params: stableJson(sp.params ?? null) };
     statics.set(n, s);
     return s;

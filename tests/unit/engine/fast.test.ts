@@ -1,0 +1,91 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildGraph, createEngine, target, type GraphDefinition, type BuildSummary } from '../../../lib/graph/index.js';
+import { definitionJson, definitionJsonSlow } from '../../../lib/run/engine.js';
+import { tempRoot } from './helpers.js';
+
+const statuses = (s: BuildSummary): Record<string, string> => Object.fromEntries(Object.entries(s.targets).map(([k, v]) => [k, v.status]));
+
+test('definitionJson is byte-identical to the generic stableJson form (recorded keys stay valid)', () => {
+  const a = target({ name: 'a', run: async () => 1 });
+  const b = target({ name: 'b', run: async () => 2 });
+  const c = target({
+    name: 'c',
+    deps: { zeta: a, alpha: b },
+    after: [a],
+    inputs: ['x/**', 'y.txt'],
+    env: ['B', 'A'],
+    tools: ['ninja', { name: 'qemu-img', args: ['--version', '-q'] }, { name: 'make' }],
+    pool: 'vm',
+    always: true,
+    params: { z: 1, a: [2, { y: 3, b: 4 }] },
+    outputFiles: (o: { f: string }) => [o.f],
+    probe: async () => true as const,
+    run: async () => ({ f: '/x' }),
+  });
+  const g = buildGraph({ targets: [a, b, c], pools: { vm: 1 } });
+  for (const n of g.nodes) assert.is(definitionJson(n), definitionJsonSlow(n), n.name);
+});
+
+test('no-op decided by stats alone; a touch with the same content stays cached and re-learns the stamps', async () => {
+  const root = tempRoot();
+  writeFileSync(join(root, 'in.txt'), 'same');
+  const out = join(root, 'out.txt');
+  let runs = 0;
+  const t = target({
+    name: 't',
+    inputs: ['in.txt'],
+    outputFiles: (o: { out: string }) => [o.out],
+    run: async () => (runs++, writeFileSync(out, readFileSync(join(root, 'in.txt'))), { out }),
+  });
+  const def: GraphDefinition = { targets: [t] };
+  const build = (): Promise<BuildSummary> => createEngine({ root, definition: def, jobs: 1 }).build(['t']);
+  assert.equal(statuses(await build()), { t: 'built' });
+  // The stamp table is not needed on a no-op: remove it and nothing is hashed.
+  rmSync(join(root, '.pharos', 'stamps.json'), { force: true });
+  let s = await build();
+  assert.equal(statuses(s), { t: 'cached' });
+  assert.is(s.hashed.files, 0);
+  // Same content, new mtime: the slow path hashes it, stays cached, and records the new fingerprint.
+  const later = new Date(Date.now() + 5000);
+  utimesSync(join(root, 'in.txt'), later, later);
+  s = await build();
+  assert.equal(statuses(s), { t: 'cached' });
+  assert.is(s.hashed.files, 2, 'input and output are hashed once (the stamp table was removed)');
+  s = await build();
+  assert.equal(statuses(s), { t: 'cached' });
+  assert.is(s.hashed.files, 0);
+  // Output touched: still cached; output content changed: rebuilt.
+  utimesSync(out, later, later);
+  assert.equal(statuses(await build()), { t: 'cached' });
+  writeFileSync(out, 'tampered');
+  s = await build();
+  assert.equal(statuses(s), { t: 'built' });
+  assert.match(s.targets.t!.reason!, /output .*out\.txt changed/);
+  assert.is(runs, 2);
+  // Input content changed: rebuilt with the reason naming it.
+  writeFileSync(join(root, 'in.txt'), 'different');
+  s = await build();
+  assert.equal(statuses(s), { t: 'built' });
+  assert.match(s.targets.t!.reason!, /input in\.txt changed/);
+  assert.ok(existsSync(join(root, '.pharos', 'stamps.json')));
+});
+
+test('a probe still runs when the fingerprint matches', async () => {
+  const root = tempRoot();
+  let alive = true;
+  let runs = 0;
+  const t = target({ name: 'p', probe: async () => (alive ? true : 'gone'), run: async () => (runs++, { ok: 1 }) });
+  const build = (): Promise<BuildSummary> => createEngine({ root, definition: { targets: [t] }, jobs: 1 }).build(['p']);
+  assert.equal(statuses(await build()), { p: 'built' });
+  assert.equal(statuses(await build()), { p: 'cached' });
+  alive = false;
+  const s = await build();
+  assert.equal(statuses(s), { p: 'built' });
+  assert.is(s.targets.p!.reason, 'probe: gone');
+  assert.is(runs, 2);
+});
+
+test.run();
