@@ -18,12 +18,12 @@ export interface ErrorDetail extends ErrorLocation {
 }
 
 export class PharosError extends Error {
-  readonly details: ErrorDetail[];
+  readonly problems: ErrorDetail[];
   readonly exitCode: number;
-  constructor(message: string, opts: { details?: ErrorDetail[]; hint?: string; exitCode?: number } = {}) {
+  constructor(message: string, opts: { problems?: ErrorDetail[]; hint?: string; exitCode?: number } = {}) {
     super(message);
     this.name = 'PharosError';
-    this.details = opts.details ?? [];
+    this.problems = opts.problems ?? [];
     this.hint = opts.hint;
     this.exitCode = opts.exitCode ?? 1;
   }
@@ -60,7 +60,7 @@ export function formatDetail(d: ErrorDetail): string {
 
 export function formatError(e: PharosError): string {
   const lines = [`error: ${e.message}`];
-  for (const d of e.details) lines.push(`  ${formatDetail(d).replace(/\n/g, '\n  ')}`);
+  for (const d of e.problems) lines.push(`  ${formatDetail(d).replace(/\n/g, '\n  ')}`);
   if (e.hint) lines.push(`hint: ${e.hint}`);
   return lines.join('\n');
 }

@@ -273,7 +273,7 @@ function sortDetails(d: ErrorDetail[]): ErrorDetail[] {
 function fail(file: string, details: ErrorDetail[]): never {
   const n = details.length;
   throw new PharosError(`${file}: ${n} problem${n === 1 ? '' : 's'} in the cluster config`, {
-    details: sortDetails(details),
+    problems: sortDetails(details),
     exitCode: 2,
   });
 }

@@ -102,7 +102,7 @@ export function buildGraph(def: GraphDefinition): Graph {
       if (!byName.has(name) && !aliases.has(name)) problems.push({ message: `alias "${a.name}" names unknown target "${name}"`, hint: suggest(name, [...byName.keys(), ...aliases.keys()]) });
     }
   }
-  if (problems.length) throw new PharosError(`the build graph is invalid (${problems.length} problem${problems.length > 1 ? 's' : ''})`, { details: problems });
+  if (problems.length) throw new PharosError(`the build graph is invalid (${problems.length} problem${problems.length > 1 ? 's' : ''})`, { problems });
 
   // Topological order by iterative DFS; a back edge is a cycle, reported as a path.
   const nodes: Node[] = [];
@@ -200,7 +200,7 @@ export function select(g: Graph, selectors: readonly string[]): Node[] {
   if (problems.length) {
     const first = problems[0]!;
     throw new PharosError(problems.length === 1 ? first.message : `${problems.length} selectors match nothing`, {
-      details: problems.length === 1 ? [] : problems,
+      problems: problems.length === 1 ? [] : problems,
       hint: problems.length === 1 ? (first.hint ?? 'run `pharos list` to see every target') : 'run `pharos list` to see every target',
     });
   }

@@ -32,7 +32,7 @@ export function parseChecksum(checksum: string): { algo: HashAlgo; hex: string }
     (m?.[1] as HashAlgo | undefined) ?? (hex?.length === 64 ? 'sha256' : hex?.length === 128 ? 'sha512' : undefined);
   if (!hex || !algo || hex.length !== (algo === 'sha256' ? 64 : 128)) {
     throw new PharosError(`invalid image checksum '${checksum}'`, {
-      details: [{ message: 'not a checksum', field: 'checksum', expected: 'sha256:<64 hex> or sha512:<128 hex>' }],
+      problems: [{ message: 'not a checksum', field: 'checksum', expected: 'sha256:<64 hex> or sha512:<128 hex>' }],
     });
   }
   return { algo, hex };
@@ -72,7 +72,7 @@ export async function cloudImage(o: CloudImageOptions): Promise<{ qcow2: string;
         const got = await fileDigest(tmp, algo);
         if (got !== hex) {
           throw new PharosError(`checksum mismatch for ${o.url}`, {
-            details: [{ message: `${algo} is ${got}`, field: 'checksum', expected: hex }],
+            problems: [{ message: `${algo} is ${got}`, field: 'checksum', expected: hex }],
             hint: 'the image at the URL changed or the configured checksum is wrong',
           });
         }

@@ -42,7 +42,7 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 function bad(field: string, value: string, expected: string): never {
-  throw new PharosError(`invalid first-boot ${field} '${value}'`, { details: [{ message: 'invalid value', field, expected }] });
+  throw new PharosError(`invalid first-boot ${field} '${value}'`, { problems: [{ message: 'invalid value', field, expected }] });
 }
 
 function checkIpv4(field: string, v: string): void {

@@ -90,7 +90,7 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
   if (!sawNodes && errors.length === 0) {
     errors.push({ file, line: 1, field: '@nodes', message: 'missing "# @nodes <selector>" header', expected: NODE_SELECTORS.join(' | ') });
   }
-  if (errors.length) throw new PharosError(`invalid check header in ${file}`, { details: errors });
+  if (errors.length) throw new PharosError(`invalid check header in ${file}`, { problems: errors });
   return def;
 }
 

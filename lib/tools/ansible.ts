@@ -166,7 +166,7 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
         : `ansible-playbook ${opts.playbook} exited with status ${r.code}\n${tail}`,
       {
         hint: `re-run with: ${command}`,
-        details: bad.length > 0 ? [{ message: tail }] : [],
+        problems: bad.length > 0 ? [{ message: tail }] : [],
         exitCode: 1,
       },
     );

@@ -73,7 +73,7 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
     const [hosts, keyType, b64] = fields;
     if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) {
       throw new PharosError(`malformed known_hosts line ${file}:${i + 1}`, {
-        details: [{ file, line: i + 1, message: 'expected "<host patterns> <key type> <base64 key> [comment]"' }],
+        problems: [{ file, line: i + 1, message: 'expected "<host patterns> <key type> <base64 key> [comment]"' }],
       });
     }
     entries.push({ line: i + 1, patterns: hosts.split(','), keyType, key: Buffer.from(b64, 'base64'), marker });
@@ -346,7 +346,7 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
       void stop(
         new SshTimeoutError(
           `timed out after ${secs} s waiting for ${opts.what ?? command} on ${conn.label}; the remote command was killed`,
-          { details: tail(stdout, stderr) },
+          { problems: tail(stdout, stderr) },
         ),
       );
     }, opts.timeoutMs);
@@ -376,7 +376,7 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
         // No exit status at all: the connection died under the command.
         reject(
           new PharosError(`connection to ${conn.label} lost while running ${opts.what ?? command}`, {
-            details: tail(stdout, stderr),
+            problems: tail(stdout, stderr),
           }),
         );
         return;

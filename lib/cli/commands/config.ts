@@ -40,7 +40,7 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify({ ok: true, path: l.path, clusters: p.clusters.map((c) => c.name), vms: p.clusters.flatMap((c) => c.nodes.map((n) => n.name)), warnings: l.warnings, errors: [] }, null, 2)}\n`);
         } catch (e) {
           if (!(e instanceof PharosError)) throw e;
-          process.stdout.write(`${JSON.stringify({ ok: false, path, message: e.message, warnings: [], errors: e.details }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ok: false, path, message: e.message, warnings: [], errors: e.problems }, null, 2)}\n`);
           process.exitCode = e.exitCode;
         }
         return;

@@ -9,7 +9,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../../../lib/tools/exec.js';
-import { cleanup, clusterName, leftovers, plain, sandbox, URI, type Sandbox } from './helpers.js';
+import { cleanup, clusterName, leftovers, sandbox, URI, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
 test.before(async () => {
@@ -21,7 +21,7 @@ test.after(async () => {
 
 const BIN = fileURLToPath(new URL('../../../bin/pharos.js', import.meta.url));
 
-test('pharos cluster start → 3 VMs SSH-ready; status, stop, destroy', plain(async () => {
+test('pharos cluster start → 3 VMs SSH-ready; status, stop, destroy', async () => {
   const name = clusterName(sb);
   // the tiny guest as a "user image" with a kernel beside it (direct kernel boot)
   const img = join(sb.dataRoot, 'guest', 'tiny.qcow2');
@@ -77,6 +77,6 @@ ${node(`10.${octet}.250.11`)}${node(`10.${octet}.250.12`)}    slurm_config:
   const d = await exec('node', [BIN, 'cluster', 'destroy', name], { env });
   assert.match(d.stdout, 'removed:');
   assert.equal(await leftovers(name), []);
-}));
+});
 
 test.run();

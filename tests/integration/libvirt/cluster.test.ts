@@ -12,7 +12,7 @@ import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import { probeDomains } from '../../../lib/libvirt/probe.js';
 import { readState } from '../../../lib/cluster/state.js';
 import { clusterStatus, destroyCluster, probeCluster, startCluster, stopCluster } from '../../../lib/cluster/ops.js';
-import { cleanup, plain, envFor, imagesFor, leftovers, sandbox, tinyPlan, waitForText, type Sandbox } from './helpers.js';
+import { cleanup, envFor, imagesFor, leftovers, sandbox, tinyPlan, waitForText, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
 const timings: string[] = [];
@@ -25,7 +25,7 @@ test.after(async () => {
   if (timings.length) console.log(`\n  timings: ${timings.join('; ')}`);
 });
 
-test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, stop, destroy', plain(async () => {
+test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, stop, destroy', async () => {
   const plan = tinyPlan(sb, { nodes: 3 });
   const tl = Date.now();
   const env = envFor(sb, plan, process.env.PHAROS_TEST_VERBOSE ? (l) => console.log(`  [${((Date.now() - tl) / 1000).toFixed(1)}s] ${l}`) : undefined);
@@ -136,9 +136,9 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   assert.not.ok(existsSync(env.paths.stateDir), 'state removed');
   const d2 = await destroyCluster(plan.name, env);
   assert.equal(d2, { domains: [], networks: [], pools: [], files: [] });
-}));
+});
 
-test('a failed start (second VM cannot start) rolls back everything it created', plain(async () => {
+test('a failed start (second VM cannot start) rolls back everything it created', async () => {
   const plan = tinyPlan(sb, { nodes: 2 });
   // A PCI device that does not exist: defining works, starting fails in libvirt.
   plan.nodes[1]!.pcie = [{ address: '0000:fe:1f.7', deviceType: 'other', vendorId: 'ffff', deviceId: 'ffff' }];
@@ -152,9 +152,9 @@ test('a failed start (second VM cannot start) rolls back everything it created',
   assert.equal(await leftovers(plan.name), []);
   assert.not.ok(existsSync(env.paths.poolDir), 'overlays and pool dir removed');
   assert.not.ok(existsSync(env.paths.stateDir), 'no state, no keys');
-}));
+});
 
-test('an injected failure before the second definition rolls back the first', plain(async () => {
+test('an injected failure before the second definition rolls back the first', async () => {
   const plan = tinyPlan(sb, { nodes: 2 });
   const env = envFor(sb, plan);
   const err = await startCluster(plan, imagesFor(sb, plan), env, {
@@ -168,6 +168,6 @@ test('an injected failure before the second definition rolls back the first', pl
   assert.match(err?.message ?? '', 'injected failure');
   assert.equal(await leftovers(plan.name), []);
   assert.not.ok(existsSync(env.paths.stateDir));
-}));
+});
 
 test.run();

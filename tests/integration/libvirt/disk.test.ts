@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import { clusterEnv, ensureDisk } from '../../../lib/cluster/ops.js';
-import { plain, URI } from './helpers.js';
+import { URI } from './helpers.js';
 
 const GiB = 1024 ** 3;
 const root = mkdtempSync(join(tmpdir(), 'pht-disk-'));
@@ -21,7 +21,7 @@ mkdirSync(env.paths.poolDir, { recursive: true });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-test('an image larger than disk_gb: the overlay takes the image size', plain(async () => {
+test('an image larger than disk_gb: the overlay takes the image size', async () => {
   const base = join(root, 'big-base.qcow2');
   await qemuImg.create(base, 3 * GiB);
   const node = { name: `${name}-controller`, diskGb: 1 };
@@ -30,17 +30,17 @@ test('an image larger than disk_gb: the overlay takes the image size', plain(asy
   assert.is(r.sizeBytes, 3 * GiB);
   assert.is((await qemuImg.info(r.path)).virtualSize, 3 * GiB);
   assert.match(r.message, "3 GiB (the image's size; disk_gb is 1)");
-}));
+});
 
-test('disk_gb larger than the image: the overlay takes disk_gb', plain(async () => {
+test('disk_gb larger than the image: the overlay takes disk_gb', async () => {
   const base = join(root, 'small-base.qcow2');
   await qemuImg.create(base, 64 * 1024 * 1024);
   const r = await ensureDisk({ name: `${name}-compute-01`, diskGb: 2 }, base, env);
   assert.is((await qemuImg.info(r.path)).virtualSize, 2 * GiB);
   assert.match(r.message, '2 GiB');
-}));
+});
 
-test('an overlay smaller than its rebuilt, larger image grows to the image size', plain(async () => {
+test('an overlay smaller than its rebuilt, larger image grows to the image size', async () => {
   const base = join(root, 'growing-base.qcow2');
   await qemuImg.create(base, GiB);
   const node = { name: `${name}-compute-02`, diskGb: 1 };
@@ -53,6 +53,6 @@ test('an overlay smaller than its rebuilt, larger image grows to the image size'
   assert.is(again.action, 'unchanged');
   assert.is((await qemuImg.info(again.path)).virtualSize, 2 * GiB);
   assert.match(again.message, 'grown to 2 GiB');
-}));
+});
 
 test.run();

@@ -161,4 +161,3 @@ export async function waitForText(file: string, needle: string, timeoutMs: numbe
   }
 }
 
-export { plain } from '../../unit/libvirt/plain.js';

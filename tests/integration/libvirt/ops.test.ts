@@ -23,7 +23,7 @@ import {
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { readGpuOwners } from '../../../lib/cluster/state.js';
-import { cleanup, envFor, imagesFor, leftovers, plain, sandbox, tinyPlan, waitForText, URI, type Sandbox } from './helpers.js';
+import { cleanup, envFor, imagesFor, leftovers, sandbox, tinyPlan, waitForText, URI, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
 test.before(async () => {
@@ -35,7 +35,7 @@ test.after(async () => {
 
 const FAKE_GPU = '0000:fe:00.0';
 
-test('vm start refuses a VM whose GPU a running VM owns, naming it', plain(async () => {
+test('vm start refuses a VM whose GPU a running VM owns, naming it', async () => {
   const plan = tinyPlan(sb, { nodes: 2 });
   const holder = plan.nodes[0]!;
   const wanter = plan.nodes[1]!;
@@ -80,9 +80,9 @@ test('vm start refuses a VM whose GPU a running VM owns, naming it', plain(async
   assert.equal(await leftovers(plan.name), []);
   const again = await run(['cluster', 'destroy', plan.name]);
   assert.match(again.stdout, 'nothing to remove');
-}));
+});
 
-test('nat network: fixed DHCP hosts; unchanged on re-run; redefined when an IP changes', plain(async () => {
+test('nat network: fixed DHCP hosts; unchanged on re-run; redefined when an IP changes', async () => {
   const plan = tinyPlan(sb, { nodes: 2, mode: 'nat' });
   const env = envFor(sb, plan);
   try {
@@ -102,9 +102,9 @@ test('nat network: fixed DHCP hosts; unchanged on re-run; redefined when an IP c
     await removeNetwork(URI, plan.network.libvirtName);
   }
   assert.equal(await leftovers(plan.network.libvirtName), []);
-}));
+});
 
-test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers by prefix but spares other clusters', plain(async () => {
+test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers by prefix but spares other clusters', async () => {
   const plan = tinyPlan(sb, { nodes: 1 });
   const env = envFor(sb, plan);
   await startCluster(plan, imagesFor(sb, plan, 'pharos.noacpi'), env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
@@ -133,9 +133,9 @@ test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers
   } finally {
     await virsh.domain.undefine(URI, `${plan.name}-x-other`).catch(() => undefined);
   }
-}));
+});
 
-test('QEMU user-net hostfwd accepts TCP before the guest is up: readiness reads the banner', plain(async () => {
+test('QEMU user-net hostfwd accepts TCP before the guest is up: readiness reads the banner', async () => {
   const plan = tinyPlan(sb, { nodes: 1 });
   const env = envFor(sb, plan);
   const rep = await startCluster(plan, imagesFor(sb, plan), env, { waitSsh: false, pinHostKeys: false });
@@ -153,6 +153,6 @@ test('QEMU user-net hostfwd accepts TCP before the guest is up: readiness reads 
   const w = await waitForSsh('127.0.0.1', port, 120_000);
   assert.is(w.banner, 'SSH-2.0-PharosTestGuest');
   await destroyCluster(plan.name, env);
-}));
+});
 
 test.run();

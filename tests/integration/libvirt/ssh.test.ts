@@ -14,7 +14,6 @@ import { exec } from '../../../lib/tools/exec.js';
 import { clusterPaths } from '../../../lib/cluster/paths.js';
 import { writeState } from '../../../lib/cluster/state.js';
 import { startSshd, type Sshd } from '../../unit/suites/sshd-fixture.js';
-import { plain } from '../../unit/libvirt/plain.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/pharos.js', import.meta.url));
 let sshd: Sshd;
@@ -29,7 +28,7 @@ test.after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test('pharos ssh uses the cluster key and the pinned host key; a wrong pin is refused', plain(async () => {
+test('pharos ssh uses the cluster key and the pinned host key; a wrong pin is refused', async () => {
   const paths = clusterPaths('pht-ssh', root, root);
   mkdirSync(paths.sshDir, { recursive: true, mode: 0o700 });
   copyFileSync(sshd.keyFile, paths.privateKey);
@@ -66,6 +65,6 @@ test('pharos ssh uses the cluster key and the pinned host key; a wrong pin is re
   const bad = await exec('node', [BIN, 'ssh', '-l', sshd.user, 'controller', 'true'], { env, okCodes: [0, 255], timeoutMs: 30_000 });
   assert.is(bad.code, 255);
   assert.match(bad.stderr, /HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
-}));
+});
 
 test.run();

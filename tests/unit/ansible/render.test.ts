@@ -107,7 +107,7 @@ test('a default partition outside the partition list fails validation with a cle
     assert.instance(e, PharosError);
     const err = e as PharosError;
     assert.match(err.message, 'failed on');
-    assert.match(err.details.map((d) => d.message).join('\n'), 'default partition');
+    assert.match(err.problems.map((d) => d.message).join('\n'), 'default partition');
   }
 });
 

@@ -41,11 +41,11 @@ test('all problems at once, sorted by line, formatted without a stack', async ()
   } catch (e) {
     assert.instance(e, PharosError);
     const pe = e as PharosError;
-    const lines = pe.details.map((d) => d.line ?? 0);
+    const lines = pe.problems.map((d) => d.line ?? 0);
     assert.equal([...lines].sort((a, b) => a - b), lines);
-    assert.ok(pe.details.some((d) => d.hint === 'did you mean `memory_gb`?'));
-    assert.ok(pe.details.some((d) => d.message.includes('10.9.0.999')));
-    assert.ok(pe.details.some((d) => d.field === 'clusters.hpc.slurm_config.default_partition'));
+    assert.ok(pe.problems.some((d) => d.hint === 'did you mean `memory_gb`?'));
+    assert.ok(pe.problems.some((d) => d.message.includes('10.9.0.999')));
+    assert.ok(pe.problems.some((d) => d.field === 'clusters.hpc.slurm_config.default_partition'));
     const s = formatError(pe);
     assert.ok(s.includes('multi.yaml:13:7: clusters.hpc.controller.memroy_gb: unknown field'), s);
     assert.not.ok(s.includes('    at '), 'no stack trace');

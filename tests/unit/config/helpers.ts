@@ -15,8 +15,8 @@ export async function rejectDetails(path: string, opts: LoadOptions = {}): Promi
     await loadConfig(path, opts);
   } catch (e) {
     if (!(e instanceof PharosError)) throw new Error(`${path}: threw a non-PharosError: ${String(e)}`);
-    if (e.details.length === 0) throw new Error(`${path}: PharosError without details: ${e.message}`);
-    return e.details;
+    if (e.problems.length === 0) throw new Error(`${path}: PharosError without problems: ${e.message}`);
+    return e.problems;
   }
   throw new Error(`${path}: loaded, but it must be rejected`);
 }

@@ -112,7 +112,7 @@ test('graph checks: cycle path, duplicates, unknown deps, close names', async ()
     engine(root, { targets: [x1, x2, y] });
     assert.unreachable();
   } catch (e) {
-    const text = (e as PharosError).details.map((d) => d.message).join('\n');
+    const text = (e as PharosError).problems.map((d) => d.message).join('\n');
     assert.match(text, /duplicate target name "x"/);
     assert.match(text, /target "y" depends on \(deps.orphan\) "orphan", which is not in the graph/);
   }

@@ -14,7 +14,6 @@ import { waitForSsh, UndoStack } from '../../../lib/cluster/ops.js';
 import { ensureClusterKey, pinHost, unpinHost, isPinned } from '../../../lib/cluster/identity.js';
 import { clusterPaths } from '../../../lib/cluster/paths.js';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
-import { plain } from './plain.js';
 
 const made: string[] = [];
 const tmp = (): string => {
@@ -34,7 +33,7 @@ function state(cluster: string, ports: number[]): ClusterState {
   return { version: 1, cluster, uri: 'qemu:///system', networkMode: 'user', network: `${cluster}-cluster`, pool: `${cluster}-pool`, poolDir: '/p', vms, updatedAt: '' };
 }
 
-test('state is written atomically with a backup, and a corrupt file falls back to it', plain(async () => {
+test('state is written atomically with a backup, and a corrupt file falls back to it', async () => {
   const root = tmp();
   const f = join(root, 'clusters', 'a', 'state.json');
   await writeState(f, state('a', [22201]));
@@ -45,14 +44,14 @@ test('state is written atomically with a backup, and a corrupt file falls back t
   writeFileSync(f, '{ half-writ');
   assert.is((await readState(f))!.vms['a-n0']!.sshPort, 22201, 'falls back to the backup');
   assert.equal((await listStates(root)).map((s) => s.cluster), ['a']);
-}));
+});
 
-test('GPU owners round-trip', plain(async () => {
+test('GPU owners round-trip', async () => {
   const root = tmp();
   assert.equal(await readGpuOwners(root), {});
   await writeGpuOwners(root, { '0000:01:00.0': { vm: 'hpc-compute-01', cluster: 'hpc', uri: 'qemu:///system', since: 'now' } });
   assert.is((await readGpuOwners(root))['0000:01:00.0']!.vm, 'hpc-compute-01');
-}));
+});
 
 test('MACs: stable, unicast, locally administered, distinct per purpose', () => {
   const a = macFor('hpc-compute-01');
@@ -62,7 +61,7 @@ test('MACs: stable, unicast, locally administered, distinct per purpose', () => 
   assert.is.not(a, macFor('hpc-compute-02'));
 });
 
-test('ports: recorded ones kept, taken and bound ones skipped, stable first choice', plain(async () => {
+test('ports: recorded ones kept, taken and bound ones skipped, stable first choice', async () => {
   const first = await allocatePorts([{ vm: 'x-a' }], new Set());
   const p = first.get('x-a')!;
   assert.ok(p >= PORT_BASE && p < PORT_BASE + PORT_SPAN);
@@ -83,9 +82,9 @@ test('ports: recorded ones kept, taken and bound ones skipped, stable first choi
   }
   const many = await allocatePorts(['a', 'b', 'c', 'd'].map((vm) => ({ vm })), new Set());
   assert.is(new Set(many.values()).size, 4);
-}));
+});
 
-test('waitForSsh: reads a real banner; a silent port times out naming what it waited for', plain(async () => {
+test('waitForSsh: reads a real banner; a silent port times out naming what it waited for', async () => {
   const banner = createServer((s) => s.end('SSH-2.0-Fake_1.0\r\n'));
   const silent = createServer(() => {
     /* accepts, never speaks: what QEMU hostfwd does before the guest is up */
@@ -104,9 +103,9 @@ test('waitForSsh: reads a real banner; a silent port times out naming what it wa
     banner.close();
     silent.close();
   }
-}));
+});
 
-test('undo stack runs newest first and collects failures', plain(async () => {
+test('undo stack runs newest first and collects failures', async () => {
   const seen: string[] = [];
   const u = new UndoStack();
   u.push('a', async () => void seen.push('a'));
@@ -117,9 +116,9 @@ test('undo stack runs newest first and collects failures', plain(async () => {
   const failed = await u.run(() => {});
   assert.equal(seen, ['c', 'a']);
   assert.equal(failed, ['b: boom']);
-}));
+});
 
-test('cluster key pair (0600) and known_hosts pinning', plain(async () => {
+test('cluster key pair (0600) and known_hosts pinning', async () => {
   const root = tmp();
   const paths = clusterPaths('k', root, root);
   const k1 = await ensureClusterKey(paths, 'pharos-k');
@@ -138,9 +137,9 @@ test('cluster key pair (0600) and known_hosts pinning', plain(async () => {
   assert.is(text, '[127.0.0.1]:22202,k-compute-01 ssh-ed25519 AAAA2\n[127.0.0.1]:22201,k-controller ssh-ed25519 AAAA3\n');
   await unpinHost(paths.knownHosts, pats);
   assert.not.ok(await isPinned(paths.knownHosts, pats));
-}));
+});
 
-test('qemu-img: overlay never smaller than its base; info, check, convert', plain(async () => {
+test('qemu-img: overlay never smaller than its base; info, check, convert', async () => {
   const d = tmp();
   const base = join(d, 'base.qcow2');
   await qemuImg.create(base, 256 * 1024 * 1024);
@@ -160,6 +159,6 @@ test('qemu-img: overlay never smaller than its base; info, check, convert', plai
   assert.is((await qemuImg.info(join(d, 'big.qcow2'))).virtualSize, 2 * 1024 ** 3);
   const err = await qemuImg.info(join(d, 'missing.qcow2')).then(() => undefined, (e: Error) => e);
   assert.match(err?.message ?? '', 'missing.qcow2');
-}));
+});
 
 test.run();

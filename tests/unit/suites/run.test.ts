@@ -356,10 +356,10 @@ test('a bad header is reported with file and line', async () => {
     await loadSuite(root, 'bad');
     assert.unreachable('should have thrown');
   } catch (e) {
-    const err = e as { message: string; details: { line?: number; message: string }[] };
+    const err = e as { message: string; problems: { line?: number; message: string }[] };
     assert.match(err.message, 'invalid check header');
-    assert.is(err.details[0]?.line, 2);
-    assert.match(err.details[0]?.message ?? '', 'unknown node selector "everywhere"');
+    assert.is(err.problems[0]?.line, 2);
+    assert.match(err.problems[0]?.message ?? '', 'unknown node selector "everywhere"');
   }
   try {
     await loadSuite(root, 'nope');
