@@ -41,10 +41,20 @@ async function findTests(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-export async function quickSteps(root: string, filter?: string): Promise<QuickStep[]> {
-  const files = [...(await findTests(path.join(root, 'tests/unit'))), ...(await findTests(path.join(root, 'tests/integration')))];
-  const steps: QuickStep[] = [
+/** Test tiers: `quick` (unit + integration against real tools, minutes) and
+ *  `slow` (builds a real image from the Debian mirror and boots it). */
+export type Tier = 'quick' | 'slow';
+
+const TIER_DIRS: Record<Tier, string[]> = { quick: ['tests/unit', 'tests/integration'], slow: ['tests/slow'] };
+
+export async function quickSteps(root: string, filter?: string, tier: Tier = 'quick'): Promise<QuickStep[]> {
+  const files: string[] = [];
+  for (const d of TIER_DIRS[tier]) files.push(...(await findTests(path.join(root, d))));
+  const tsc: QuickStep[] = tier === 'quick' ? [
     { name: 'tsc --noEmit', cmd: process.execPath, args: [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], uvu: false },
+  ] : [];
+  const steps: QuickStep[] = [
+    ...tsc,
     ...files.map((f) => ({
       name: path.relative(root, f),
       cmd: process.execPath,
@@ -70,9 +80,9 @@ function parseUvu(out: string): { passed: number; failed: number } | undefined {
 
 export async function runQuick(
   root: string,
-  opts: { filter?: string; jobs?: number; onResult?: (r: QuickResult) => void; signal?: AbortSignal },
+  opts: { filter?: string; jobs?: number; tier?: Tier; onResult?: (r: QuickResult) => void; signal?: AbortSignal },
 ): Promise<QuickResult[]> {
-  const steps = await quickSteps(root, opts.filter);
+  const steps = await quickSteps(root, opts.filter, opts.tier);
   const results: QuickResult[] = [];
   let next = 0;
   const jobs = Math.max(1, opts.jobs ?? Math.min(2, os.cpus().length));

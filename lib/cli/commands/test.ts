@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { runQuick, type QuickResult } from '../../testing/quick.js';
+import { runQuick, type QuickResult, type Tier } from '../../testing/quick.js';
 import { loadProject, projectPaths, type GlobalOptions } from '../project.js';
 import { makeEngine, onInterrupt, reporterFor } from './engine.js';
 import { PharosError } from '../../errors.js';
@@ -83,40 +83,49 @@ export function register(program: Command): void {
   const test = program.command('test').description('run Pharos tests: quick checks, or the real cluster end to end');
   const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
 
+  const runTier = async (tier: Tier, o: { filter?: string }, cmd: Command): Promise<void> => {
+    const g = globals(cmd);
+    const root = projectPaths(g).root;
+    const ac = new AbortController();
+    const onSig = (): void => ac.abort();
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    const t0 = Date.now();
+    const failures: QuickResult[] = [];
+    const results = await runQuick(root, {
+      filter: o.filter,
+      tier,
+      signal: ac.signal,
+      onResult: (r) => {
+        if (!r.ok) failures.push(r);
+        if (g.json) {
+          process.stdout.write(JSON.stringify({ step: r.step, ok: r.ok, passed: r.passed, failed: r.failed, durationMs: r.durationMs }) + '\n');
+        } else {
+          process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.step.padEnd(56)} ${String(r.passed).padStart(4)} passed ${fmtMs(r.durationMs).padStart(9)}\n`);
+        }
+      },
+    });
+    const passed = results.reduce((a, r) => a + r.passed, 0);
+    const failed = results.reduce((a, r) => a + r.failed, 0);
+    for (const f of failures) {
+      process.stdout.write(`\n--- ${f.step} (failed) ---\n${f.output.split('\n').slice(-80).join('\n')}\n`);
+    }
+    if (!g.json) process.stdout.write(`\n${results.length} steps in ${fmtMs(Date.now() - t0)}\n`);
+    process.stdout.write(`${passed} passed, ${failed} failed\n`);
+    process.exitCode = failed > 0 || results.length === 0 || ac.signal.aborted ? 1 : 0;
+  };
+
   test
     .command('quick')
     .description('every fast check: tsc, unit, golden, schema, lint, syntax, real qemu-img/libvirtd (what `npm test` runs)')
     .option('--filter <text>', 'only steps whose name contains TEXT')
-    .action(async (o: { filter?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      const root = projectPaths(g).root;
-      const ac = new AbortController();
-      const onSig = (): void => ac.abort();
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
-      const t0 = Date.now();
-      const failures: QuickResult[] = [];
-      const results = await runQuick(root, {
-        filter: o.filter,
-        signal: ac.signal,
-        onResult: (r) => {
-          if (!r.ok) failures.push(r);
-          if (g.json) {
-            process.stdout.write(JSON.stringify({ step: r.step, ok: r.ok, passed: r.passed, failed: r.failed, durationMs: r.durationMs }) + '\n');
-          } else {
-            process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.step.padEnd(56)} ${String(r.passed).padStart(4)} passed ${fmtMs(r.durationMs).padStart(9)}\n`);
-          }
-        },
-      });
-      const passed = results.reduce((a, r) => a + r.passed, 0);
-      const failed = results.reduce((a, r) => a + r.failed, 0);
-      for (const f of failures) {
-        process.stdout.write(`\n--- ${f.step} (failed) ---\n${f.output.split('\n').slice(-80).join('\n')}\n`);
-      }
-      if (!g.json) process.stdout.write(`\n${results.length} steps in ${fmtMs(Date.now() - t0)}\n`);
-      process.stdout.write(`${passed} passed, ${failed} failed\n`);
-      process.exitCode = failed > 0 || ac.signal.aborted ? 1 : 0;
-    });
+    .action((o: { filter?: string }, cmd: Command) => runTier('quick', o, cmd));
+
+  test
+    .command('slow')
+    .description('tests that build a real image from the Debian mirror and boot it (minutes; CI runs them)')
+    .option('--filter <text>', 'only steps whose name contains TEXT')
+    .action((o: { filter?: string }, cmd: Command) => runTier('slow', o, cmd));
 
   test
     .command('e2e')

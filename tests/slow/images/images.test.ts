@@ -18,7 +18,7 @@ import { buildRoleImage, makeBuildKey, type RoleImage } from '../../../lib/image
 import { knownHostsLines, knownHostsPattern, renderFirstbootConfig } from '../../../lib/images/firstboot.js';
 import { startGuest, waitForHostKeys, type Guest } from './guest.js';
 
-const STUB_PLAYBOOK = resolve('tests/integration/images/fixtures/stub-image-playbook.yml');
+const STUB_PLAYBOOK = resolve('tests/slow/images/fixtures/stub-image-playbook.yml');
 const CLUSTER_MAC = '52:54:00:77:00:0a';
 
 let work = '';

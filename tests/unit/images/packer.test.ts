@@ -8,7 +8,7 @@ import { exec } from '../../../lib/tools/exec.js';
 import { packerFmtCheck, packerValidate, parseMachineLine, phaseOf, varArgs } from '../../../lib/tools/packer.js';
 import { IMAGE_ROLES, makeBuildKey, packerDirFor, roleImageVars } from '../../../lib/images/role.js';
 
-const STUB_PLAYBOOK = resolve('tests/integration/images/fixtures/stub-image-playbook.yml');
+const STUB_PLAYBOOK = resolve('tests/slow/images/fixtures/stub-image-playbook.yml');
 
 // Dummy but well-formed values: validate checks types, the key file and the
 // playbook path, not that the base image exists.
