@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGraph, createEngine, target, type GraphDefinition, type BuildSummary } from '../../../lib/graph/index.js';
-import { definitionJson, definitionJsonSlow } from '../../../lib/run/engine.js';
+import { definitionJson, definitionJsonSlow, plainPath } from '../../../lib/run/engine.js';
 import { tempRoot } from './helpers.js';
 
 const statuses = (s: BuildSummary): Record<string, string> => Object.fromEntries(Object.entries(s.targets).map(([k, v]) => [k, v.status]));
@@ -86,6 +86,11 @@ test('a probe still runs when the fingerprint matches', async () => {
   assert.equal(statuses(s), { p: 'built' });
   assert.is(s.targets.p!.reason, 'probe: gone');
   assert.is(runs, 2);
+});
+
+test('plainPath accepts only paths that need no resolving or globbing', () => {
+  for (const p of ['a', 'a/b.txt', 'in/1/2.txt', '.hidden/x', 'a/.b', 'a..b/c', '...']) assert.ok(plainPath(p), p);
+  for (const p of ['', '/abs', 'a/', 'a//b', './a', 'a/./b', 'a/..', '../x', '..', '.', 'a/*.txt', 'x?', 'a[b]', '{a,b}', '!a', 'a\\b']) assert.not.ok(plainPath(p), p);
 });
 
 test.run();
