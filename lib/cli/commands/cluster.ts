@@ -7,8 +7,10 @@
  * `cluster start` converges from the config (global `-c`); images come from the
  * node's `base_image_path` (with `X.vmlinuz`/`X.initrd` beside `X.qcow2` meaning
  * direct kernel boot) or, for images Pharos builds, from `--images-dir`
- * (`<dir>/<name>.qcow2`, plus `<name>.vmlinuz`/`<name>.initrd`). `pharos build cluster` is the usual route: it builds the images and
- * runs the same operations as graph targets. Everything else works from the
+ * (`<dir>/<name>.qcow2`, plus `<name>.vmlinuz`/`<name>.initrd`). Without an
+ * image directory, built images send `cluster start` through the engine: it
+ * builds the `vms` alias (images first, only what changed) and prints the
+ * cluster's status. `pharos build cluster` also deploys the roles. Everything else works from the
  * cluster state alone, so `stop`, `status`, `destroy`, `vm …` and `ssh` need no
  * config.
  */
@@ -29,6 +31,7 @@ import {
   startVm,
   stopCluster,
   stopVm,
+  type ClusterStatus,
   type NodeImage,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
@@ -108,6 +111,46 @@ export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined):
   return images;
 }
 
+function statusTable(st: ClusterStatus): string {
+  const word = (a: boolean | undefined): string => (a ? 'active' : a === false ? 'inactive' : 'missing');
+  return [
+    `cluster ${st.cluster} (${st.uri})  network ${st.network.name}: ${word(st.network.active)}  pool ${st.pool.name}: ${word(st.pool.active)}`,
+    ...st.vms.map((v) => `  ${v.name.padEnd(28)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}${v.pci.length ? `  pci ${v.pci.join(',')}` : ''}`),
+  ].join('\n');
+}
+
+/**
+ * `cluster start` for built images: the engine builds the VM targets (and the
+ * images, keys, network and pool they need; only what changed runs), then the
+ * cluster's status table is printed. With `--cluster`, only that cluster's VMs
+ * are built; otherwise the `vms` alias (every VM of the config).
+ */
+async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: ClusterOpts): Promise<void> {
+  const { loadProject } = await import('../project.js');
+  const { makeEngine, onInterrupt, reporterFor } = await import('./engine.js');
+  const project = await loadProject(g);
+  if (o.wait === false && !g.json) process.stderr.write('note: --no-wait does not apply when the engine builds the VMs (a VM target is done when SSH answers)\n');
+  const targets = o.cluster ? plan.nodes.map((n) => `vm:${n.name}`) : ['vms'];
+  const ac = new AbortController();
+  const off = await onInterrupt(ac);
+  // --json: stdout carries only the status document; the build's NDJSON events go to stderr.
+  const reporter = g.json ? (await import('../../run/reporters.js')).jsonReporter({ out: process.stderr }) : await reporterFor(g);
+  try {
+    const engine = await makeEngine(g, project, { signal: ac.signal, reporter });
+    const s = await engine.build(targets);
+    if (!s.ok) {
+      // The reporter has said which target failed and why.
+      process.exitCode = s.interrupted ? 130 : 1;
+      return;
+    }
+  } finally {
+    reporter.close?.();
+    off();
+  }
+  const st = await clusterStatus(plan.name, envOf(plan.name, plan.libvirtUri));
+  out(g, st, () => statusTable(st));
+}
+
 export function register(program: Command): void {
   const cluster = program.command('cluster').description('start, stop, inspect and destroy a cluster of VMs');
 
@@ -120,6 +163,13 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const plan = await planFor(g, o.cluster);
+      const imagesDir = o.imagesDir ?? process.env.PHAROS_IMAGES_DIR;
+      if (!imagesDir && plan.nodes.some((n) => n.image.kind === 'built')) {
+        // Pharos-built images and no directory holding them: build what the VMs
+        // need (images included) through the engine, as `pharos build vms` does.
+        await startThroughEngine(g, plan, o);
+        return;
+      }
       let accel: 'kvm' | 'tcg' | undefined;
       if (plan.acceleration === 'auto') {
         const { probeAcceleration } = await import('../../host/kvm.js');
@@ -128,11 +178,11 @@ export function register(program: Command): void {
         if (d.notice && !g.json) process.stderr.write(`${d.notice}\n`);
       }
       const env = clusterEnv(plan, { acceleration: accel, log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
-      const rep = await startCluster(plan, resolveImages(plan, o.imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
+      const rep = await startCluster(plan, resolveImages(plan, imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
       out(g, rep, () =>
         [
           `cluster ${rep.cluster}: ${rep.vms.length} VM(s) in ${(rep.ms / 1000).toFixed(1)} s`,
-          ...rep.vms.map((v) => `  ${v.name.padEnd(28)} ${v.domain.padEnd(10)} ssh ${v.sshHost}:${v.sshPort}${v.restartNeeded ? '  (restart needed)' : ''}`),
+          ...rep.vms.map((v) => `  ${v.name.padEnd(28)} ${v.domain.padEnd(10)} ssh ${v.sshHost}:${v.sshPort}${v.restarted ? '  (restarted)' : ''}${v.restartNeeded ? '  (restart needed)' : ''}`),
         ].join('\n'),
       );
     });
@@ -157,12 +207,7 @@ export function register(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
       const st = await clusterStatus(c.name, envOf(c.name, c.uri));
-      out(g, st, () =>
-        [
-          `cluster ${st.cluster} (${st.uri})  network ${st.network.name}: ${st.network.active ? 'active' : st.network.active === false ? 'inactive' : 'missing'}  pool ${st.pool.name}: ${st.pool.active ? 'active' : st.pool.active === false ? 'inactive' : 'missing'}`,
-          ...st.vms.map((v) => `  ${v.name.padEnd(28)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}${v.pci.length ? `  pci ${v.pci.join(',')}` : ''}`),
-        ].join('\n'),
-      );
+      out(g, st, () => statusTable(st));
     });
 
   cluster
