@@ -16,7 +16,7 @@ import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
-import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, statStamp, type FileStat } from '../cache/hash.js';
+import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, stampOnly, statStamp } from '../cache/hash.js';
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
@@ -176,18 +176,11 @@ interface Keyed {
 
 type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string };
 
-/** One input file found by a target's patterns, stat taken. */
-interface InputFile {
-  abs: string;
-  rel: string;
-  st: FileStat | undefined;
-  /** Found by walking a directory input (a directory there digests as `directory`). */
-  walked: boolean;
-}
-
 /** The stat-only half of a check: input files and the text of the stamp fingerprint. */
 interface Gathered {
-  files: InputFile[];
+  /** Input files: absolute path and name relative to the root (parallel arrays: no object per file). */
+  abs: string[];
+  rel: string[];
   /** Everything the key is made of except input contents, which are (path, stamp) here. */
   text: string;
   envv: Record<string, string | null>;
@@ -301,39 +294,42 @@ export function createEngine(opts: EngineOptions): Engine {
   const gather = async (n: Node, depDigests: Record<string, string>): Promise<Gathered> => {
     const sp = n.target.spec;
     const s = staticOf(n);
-    const files: InputFile[] = [];
+    const abs: string[] = [];
+    const rel: string[] = [];
     let text = `${s.definition}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
     for (const pat of sp.inputs ?? []) {
       if (plainPath(pat)) {
         // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
-        const abs = `${root}/${pat}`;
-        const st = statStamp(abs);
-        if (!st?.isDir) {
-          files.push({ abs, rel: pat, st, walked: false });
-          text += `${pat}\0${st ? st.stamp : MISSING}\n`;
+        const a = `${root}/${pat}`;
+        const st = stampOnly(a);
+        if (st !== DIRECTORY) {
+          abs.push(a);
+          rel.push(pat);
+          text += `${pat}\0${st ?? MISSING}\n`;
           continue;
         }
       }
       let found = expand(pat);
       if (!Array.isArray(found)) found = await found;
       for (const f of found) {
-        const st = statStamp(f);
-        if (st?.isDir) {
+        const st = stampOnly(f);
+        if (st === DIRECTORY) {
           const under: string[] = [];
           walk(f, under);
           for (const u of under.sort()) {
-            const su = statStamp(u);
             const r = relName(u);
-            files.push({ abs: u, rel: r, st: su, walked: true });
-            text += `${r}\0${su ? (su.isDir ? DIRECTORY : su.stamp) : MISSING}\n`;
+            abs.push(u);
+            rel.push(r);
+            text += `${r}\0${stampOnly(u) ?? MISSING}\n`;
           }
           continue;
         }
         let r = relCache.get(f);
         if (r === undefined) relCache.set(f, (r = relName(f)));
-        files.push({ abs: f, rel: r, st, walked: false });
-        text += `${r}\0${st ? st.stamp : MISSING}\n`;
+        abs.push(f);
+        rel.push(r);
+        text += `${r}\0${st ?? MISSING}\n`;
       }
     }
     const envv: Record<string, string | null> = {};
@@ -348,7 +344,7 @@ export function createEngine(opts: EngineOptions): Engine {
       tools[toolName(t)] = v;
       text += `!${toolName(t)}\0${v}\n`;
     }
-    return { files, text, envv, tools };
+    return { abs, rel, text, envv, tools };
   };
 
   /** The full key: input contents from the stamp table, hashing what changed. */
@@ -356,10 +352,12 @@ export function createEngine(opts: EngineOptions): Engine {
     const s = staticOf(n);
     const db = getStore().stamps;
     const inputs: Record<string, string> = {};
-    for (const f of g.files) {
-      let d = digestStat(db, f.abs, f.st);
+    // Stat again: the digest must describe the file as read now (a newer stamp than the
+    // fingerprint's only sends the next check down this path again).
+    for (let i = 0; i < g.abs.length; i++) {
+      let d = digestStat(db, g.abs[i]!, statStamp(g.abs[i]!));
       if (typeof d !== 'string') d = await d;
-      inputs[f.rel] = d;
+      inputs[g.rel[i]!] = d;
     }
     return { name: n.name, definition: s.definition, params: s.params, inputs, deps: depDigests, env: g.envv, tools: g.tools };
   };
@@ -367,7 +365,7 @@ export function createEngine(opts: EngineOptions): Engine {
   /** (path, stamp) of output files, the output half of the fingerprint. */
   const outputStamps = (paths: Iterable<string>): string => {
     let t = '';
-    for (const p of paths) t += `${p}\0${statStamp(p)?.stamp ?? MISSING}\n`;
+    for (const p of paths) t += `${p}\0${stampOnly(p) ?? MISSING}\n`;
     return t;
   };
 
@@ -634,7 +632,7 @@ export function createEngine(opts: EngineOptions): Engine {
           if (typeof d !== 'string') d = await d;
           if (d === MISSING) throw new PharosError(`${n.name} declared output ${p} but did not produce it`);
           files[p] = d;
-          outText += `${p}\0${fst!.stamp}\n`;
+          outText += `${p}\0${fst!.isDir ? DIRECTORY : fst!.stamp}\n`;
         }
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;

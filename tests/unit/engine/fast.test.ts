@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGraph, createEngine, target, type GraphDefinition, type BuildSummary } from '../../../lib/graph/index.js';
 import { definitionJson, definitionJsonSlow, plainPath } from '../../../lib/run/engine.js';
@@ -86,6 +86,37 @@ test('a probe still runs when the fingerprint matches', async () => {
   assert.equal(statuses(s), { p: 'built' });
   assert.is(s.targets.p!.reason, 'probe: gone');
   assert.is(runs, 2);
+});
+
+test('a no-op over directory and glob inputs and a directory output writes no state', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'src', 'sub'), { recursive: true });
+  writeFileSync(join(root, 'src', 'a.txt'), 'a');
+  writeFileSync(join(root, 'src', 'sub', 'b.txt'), 'b');
+  writeFileSync(join(root, 'c.md'), 'c');
+  const outDir = join(root, 'outdir');
+  let runs = 0;
+  const t = target({
+    name: 'd',
+    inputs: ['src', '*.md', 'missing.txt'],
+    outputFiles: (o: { dir: string }) => [o.dir],
+    run: async () => (runs++, mkdirSync(outDir, { recursive: true }), { dir: outDir }),
+  });
+  const build = (): Promise<BuildSummary> => createEngine({ root, definition: { targets: [t] }, jobs: 1 }).build(['d']);
+  assert.equal(statuses(await build()), { d: 'built' });
+  const state = join(root, '.pharos', 'state.json');
+  const before = statSync(state, { bigint: true }).mtimeNs;
+  const s = await build();
+  assert.equal(statuses(s), { d: 'cached' });
+  assert.is(s.hashed.files, 0);
+  assert.is(statSync(state, { bigint: true }).mtimeNs, before, 'a stat-only no-op rewrites nothing');
+  writeFileSync(join(root, 'src', 'sub', 'b.txt'), 'B');
+  const s2 = await build();
+  assert.equal(statuses(s2), { d: 'built' });
+  assert.match(s2.targets.d!.reason!, /input src\/sub\/b\.txt changed/);
+  writeFileSync(join(root, 'missing.txt'), 'now here');
+  assert.match((await build()).targets.d!.reason!, /input missing\.txt changed/);
+  assert.is(runs, 3);
 });
 
 test('plainPath accepts only paths that need no resolving or globbing', () => {
