@@ -12,6 +12,7 @@ import { readState } from '../cluster/state.js';
 import * as virsh from '../tools/virsh.js';
 import { connect, run, type SshConnection } from '../tools/ssh.js';
 import { listSuites, runSuites, type NodeAccess, type SuiteEvent, type SuiteResult } from '../suites/run.js';
+import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
 
 export async function loadSystem(configPath: string, root: string): Promise<SystemPlan> {
   return planSystem(await loadConfig(configPath, { root }));
@@ -129,4 +130,15 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
     conn.close();
   }
   return steps;
+}
+
+/**
+ * Idempotency: the whole runtime playbook, run again on the deployed cluster,
+ * must change nothing. Returns the per-host changed counts (all zero to pass).
+ */
+export async function secondDeploy(inventoryPath: string, onLine: (l: string) => void, signal?: AbortSignal): Promise<{ changed: number; ok: number; hosts: Record<string, number>; durationMs: number }> {
+  const r = await runPlaybook({ playbook: RUNTIME_PLAYBOOK, inventoryPath, onLine, signal });
+  const hosts: Record<string, number> = {};
+  for (const [h, rc] of Object.entries(r.recap)) hosts[h] = rc.changed;
+  return { changed: r.changed, ok: r.ok, hosts, durationMs: r.durationMs };
 }

@@ -19,7 +19,7 @@ import { PharosError } from '../../errors.js';
 import type { SuiteResult } from '../../suites/run.js';
 import { listSuites } from '../../suites/run.js';
 import { renderEvent, renderFailures, renderTable, suitesPassed, writeJunit } from '../../suites/report.js';
-import { failureDrill, hpcCluster, loadSystem, runSuitesNow, suitesRoot, type DrillStep } from '../../testing/cluster.js';
+import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy, suitesRoot, type DrillStep } from '../../testing/cluster.js';
 import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
 import { readFile } from 'node:fs/promises';
 
@@ -144,6 +144,33 @@ export function register(program: Command): void {
       try {
         ok = await buildTargets(g, ['e2e'], { keepGoing: true });
         let results = await suiteReports(paths.stateDir, suites);
+        if (ok) {
+          // A second deploy of the whole runtime playbook must change nothing.
+          const inv = path.join(paths.stateDir, 'clusters', plan.name, 'inventory.ini');
+          process.stderr.write('idempotency: running the runtime playbook a second time\n');
+          const again = await secondDeploy(inv, () => {});
+          const changed = Object.entries(again.hosts).filter(([, n]) => n > 0);
+          process.stdout.write(`idempotency: second deploy in ${fmtMs(again.durationMs)}: ok=${again.ok} changed=${again.changed}${changed.length ? ` (${changed.map(([h, n]) => `${h}: ${n}`).join(', ')})` : ''}\n`);
+          results.push({
+            suite: 'deploy-idempotency',
+            cluster: plan.name,
+            status: again.changed === 0 ? 'pass' : 'fail',
+            durationMs: again.durationMs,
+            startedAt: new Date().toISOString(),
+            checks: [
+              {
+                suite: 'deploy-idempotency',
+                check: 'second-run-changes-nothing',
+                node: 'all',
+                status: again.changed === 0 ? 'pass' : 'fail',
+                durationMs: again.durationMs,
+                output: JSON.stringify(again.hosts),
+                message: again.changed === 0 ? 'no changes' : `${again.changed} tasks changed on the second run`,
+              },
+            ],
+          });
+          ok = again.changed === 0;
+        }
         if (ok && o.drill) {
           drill.push(...(await failureDrill(plan, () => buildTargets(g, ['cluster']), (l) => process.stderr.write(`${l}\n`))));
           const again = await runSuitesNow(paths.root, plan, {
