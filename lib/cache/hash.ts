@@ -8,6 +8,7 @@
  * sha256 is within 10% of sha1 thanks to SHA-NI and is not broken, so it wins.
  * Large files are read with one reused 4 MiB buffer.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -25,8 +26,11 @@ export function resetHashStats(): void {
   hashStats.bytes = 0;
 }
 
+/** One-shot `crypto.hash` (Node >= 20.12): about 1.5x faster than createHash for the small strings of keys. */
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
+
 export function digestString(s: string | Buffer): string {
-  return createHash(HASH_ALGORITHM).update(s).digest('hex');
+  return oneShot ? oneShot(HASH_ALGORITHM, s, 'hex') : createHash(HASH_ALGORITHM).update(s).digest('hex');
 }
 
 /** `size:mtime_ns:ctime_ns:ino` — any change means the content may have changed. */

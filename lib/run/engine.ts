@@ -154,9 +154,12 @@ export function plainPath(p: string): boolean {
   return true;
 }
 
-/** Per-node values that do not change during a process: definition and params digests. */
+/** Per-node values that do not change during a process: definition text (digested on demand) and params. */
 interface Static {
-  definition: string;
+  /** `definitionJson(n)`: the fingerprint carries it as is (no hash per target on a no-op). */
+  defJson: string;
+  /** Its digest, the key's `definition`; computed when a full key is needed. */
+  definition?: string;
   params: string;
 }
 
@@ -207,8 +210,7 @@ export function createEngine(opts: EngineOptions): Engine {
     let s = statics.get(n);
     if (s) return s;
     const sp = n.target.spec;
-    const definition = digestString(definitionJson(n));
-    s = { definition, params: stableJson(sp.params ?? null) };
+    s = { defJson: definitionJson(n), params: stableJson(sp.params ?? null) };
     statics.set(n, s);
     return s;
   };
@@ -296,7 +298,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const s = staticOf(n);
     const abs: string[] = [];
     const rel: string[] = [];
-    let text = `${s.definition}\n${s.params}\n`;
+    let text = `${s.defJson}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
     for (const pat of sp.inputs ?? []) {
       if (plainPath(pat)) {
@@ -359,6 +361,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (typeof d !== 'string') d = await d;
       inputs[g.rel[i]!] = d;
     }
+    s.definition ??= digestString(s.defJson);
     return { name: n.name, definition: s.definition, params: s.params, inputs, deps: depDigests, env: g.envv, tools: g.tools };
   };
 
