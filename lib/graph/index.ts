@@ -37,9 +37,16 @@
  * - **Early cutoff**: dependents key on the dep's *output digest*; a dep that
  *   rebuilt to the same output leaves them cached.
  * - **Stat fast path**: files are re-read only when (size, mtime_ns, ctime_ns,
- *   inode) changed.
- * - **State**: `.pharos/state.json` (+ `keys.json` for why) + `journal.ndjson` (records appended only
- *   after success), logs in `.pharos/logs/<name>.log`, `.pharos/lock`.
+ *   inode) changed. A target's record also holds a *stamp fingerprint*: the
+ *   digest of its key with input and output files as (path, stamp). When the
+ *   fingerprint computed from fresh stats matches, the target is up to date
+ *   (after its probe) without reading the stamp table or building the key; a
+ *   mismatch falls back to the full key check (same answers, e.g. a touched
+ *   file with unchanged content stays cached and its new stamps are recorded).
+ * - **State**: `.pharos/state.json` (records) + `stamps.json` (path -> stamp,
+ *   digest; read only when a fingerprint mismatches) + `keys.json` (full keys,
+ *   for why) + `journal.ndjson` (records appended only after success), logs in
+ *   `.pharos/logs/<name>.log`, `.pharos/lock`.
  * - **Scheduling**: `-j N`, pools (`pools: { vm: 2 }`), critical-path first,
  *   `keepGoing`, `dryRun`; abort (Ctrl-C) terminates `ctx.exec` children and
  *   records nothing that finishes after it.
