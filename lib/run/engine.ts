@@ -300,7 +300,20 @@ export function createEngine(opts: EngineOptions): Engine {
     const rel: string[] = [];
     let text = `${s.defJson}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
+    // `!pattern` entries exclude what they match from the other patterns'
+    // files (globby semantics across the whole list, not per pattern).
+    const negated = (sp.inputs ?? []).filter((p) => p.startsWith('!'));
+    let excluded: Set<string> | undefined;
+    if (negated.length) {
+      excluded = new Set<string>();
+      for (const neg of negated) {
+        let hits = expand(neg.slice(1));
+        if (!Array.isArray(hits)) hits = await hits;
+        for (const h of hits) excluded.add(h);
+      }
+    }
     for (const pat of sp.inputs ?? []) {
+      if (pat.startsWith('!')) continue;
       if (plainPath(pat)) {
         // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
         const a = `${root}/${pat}`;
@@ -315,6 +328,7 @@ export function createEngine(opts: EngineOptions): Engine {
       let found = expand(pat);
       if (!Array.isArray(found)) found = await found;
       for (const f of found) {
+        if (excluded?.has(f)) continue;
         const st = stampOnly(f);
         if (st === DIRECTORY) {
           const under: string[] = [];
@@ -825,6 +839,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const out = new Set<string>();
     for (const n of closure(select(graph, selectors))) {
       for (const pat of n.target.spec.inputs ?? []) {
+        if (pat.startsWith('!')) continue;
         if (!/[*?[\]{}!]/.test(pat)) {
           out.add(resolve(root, pat));
           continue;

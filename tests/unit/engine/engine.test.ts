@@ -41,6 +41,25 @@ test('up-to-date detection, input change, early cutoff', async () => {
   assert.equal(runs, ['a', 'b', 'a', 'a', 'b']);
 });
 
+test('negated input patterns exclude files from the whole input list', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'role/tasks'), { recursive: true });
+  writeFileSync(join(root, 'role/tasks/install.yml'), 'install');
+  writeFileSync(join(root, 'role/tasks/configure.yml'), 'configure');
+  writeFileSync(join(root, 'README.md'), 'readme');
+  const a = target({ name: 'a', inputs: ['role/**', '!role/tasks/configure.yml'], run: async () => 1 });
+  const def = { targets: [a] };
+  assert.equal(statuses(await engine(root, def).build(['a'])), { a: 'built' });
+  // Neither the excluded file nor a file outside every positive pattern is an input.
+  writeFileSync(join(root, 'role/tasks/configure.yml'), 'configure, edited');
+  writeFileSync(join(root, 'README.md'), 'readme, edited');
+  assert.equal(statuses(await engine(root, def).build(['a'])), { a: 'cached' });
+  writeFileSync(join(root, 'role/tasks/install.yml'), 'install, edited');
+  const e = engine(root, def);
+  assert.match(await e.explain('a'), /input role\/tasks\/install\.yml changed/);
+  assert.equal(statuses(await e.build(['a'])), { a: 'built' });
+});
+
 test('definition change rebuilds only that target and dependents whose inputs changed', async () => {
   const root = tempRoot();
   const runs: string[] = [];
