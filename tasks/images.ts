@@ -48,7 +48,7 @@ const FILES = ['base.qcow2', 'vmlinuz', 'initrd.img'] as const;
  */
 async function imageKey(root: string, globs: readonly string[], params: unknown, tools: string[][], from?: string): Promise<string> {
   const { globby } = await import('globby');
-  const files = (await globby([...globs], { cwd: root, dot: true, followSymbolicLinks: true, onlyFiles: true })).sort();
+  const files = (await globby([...globs], { cwd: root, dot: true, followSymbolicLinks: true, onlyFiles: true, ignore: ['**/packer_cache/**'] })).sort();
   const h = createHash('sha256');
   h.update(`pharos-image-key-v1\n${JSON.stringify(params)}\nfrom ${from ?? '-'}\n`);
   for (const f of files) h.update(`${f} ${createHash('sha256').update(await readFile(path.join(root, f))).digest('hex')}\n`);
@@ -134,7 +134,7 @@ export async function imageTargets(system: SystemPlan, host: HostTargets, root: 
   const withGpu = system.clusters.some((c) => c.nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu')));
   for (const role of [...roles].sort()) {
     const qcowName = `${role}.qcow2`;
-    const inputs = [...(await roleImageInputs(root, role)), 'lib/images/role.ts'];
+    const inputs = [...(await roleImageInputs(root, role)), 'lib/images/role.ts', '!packer/**/packer_cache/**'];
     const params = { role, withGpuDrivers: role === 'hpc-compute' && withGpu };
     out[role] = target<ImageOut, { base: Target<ImageOut>; accel: HostTargets['accel'] }>({
       name: `image:${role}`,

@@ -4,6 +4,8 @@
  * whole and tagged; we turn them back into plain text for the target's log and
  * derive the phase (booting, provisioning, compacting) for the status line.
  */
+import { join } from 'node:path';
+import { defaultCacheDir } from '../images/store.js';
 import { exec } from './exec.js';
 
 export type PackerPhase = 'preparing' | 'booting' | 'provisioning' | 'cleanup' | 'compacting' | 'done';
@@ -61,6 +63,11 @@ export function phaseOf(text: string): PackerPhase | undefined {
   return undefined;
 }
 
+/** Where Packer may keep its cache: under the machine cache, never in the source tree. */
+export function packerCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(defaultCacheDir(env), 'packer');
+}
+
 export async function packerBuild(o: PackerBuildOptions): Promise<PackerBuildResult> {
   const artifactFiles: string[] = [];
   let phase: PackerPhase = 'preparing';
@@ -94,7 +101,9 @@ export async function packerBuild(o: PackerBuildOptions): Promise<PackerBuildRes
   };
   await exec('packer', ['build', '-machine-readable', '-color=false', '-force', ...varArgs(o.vars), '.'], {
     cwd: o.dir,
-    env: { ...(o.env ?? process.env), CHECKPOINT_DISABLE: '1', PACKER_NO_COLOR: '1' },
+    // Packer keeps lock files in ./packer_cache of the template directory by
+    // default: that would write into the sources that form the image's key.
+    env: { ...(o.env ?? process.env), CHECKPOINT_DISABLE: '1', PACKER_NO_COLOR: '1', PACKER_CACHE_DIR: packerCacheDir(o.env ?? process.env) },
     signal: o.signal,
     onLine: handle,
     timeoutMs: o.timeoutMs ?? 2 * 60 * 60_000,
@@ -110,7 +119,7 @@ export async function packerBuild(o: PackerBuildOptions): Promise<PackerBuildRes
 export async function packerValidate(dir: string, vars: PackerVars, signal?: AbortSignal): Promise<void> {
   await exec('packer', ['validate', ...varArgs(vars), '.'], {
     cwd: dir,
-    env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    env: { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CACHE_DIR: packerCacheDir() },
     signal,
     pkg: 'packer',
   });
@@ -120,7 +129,7 @@ export async function packerValidate(dir: string, vars: PackerVars, signal?: Abo
 export async function packerFmtCheck(dir: string, signal?: AbortSignal): Promise<void> {
   await exec('packer', ['fmt', '-check', '-diff', '.'], {
     cwd: dir,
-    env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    env: { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CACHE_DIR: packerCacheDir() },
     signal,
     pkg: 'packer',
   });
