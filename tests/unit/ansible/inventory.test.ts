@@ -15,8 +15,9 @@ import { exec } from '../../../lib/tools/exec.js';
 import { loadConfig, planSystem } from '../../../lib/config/index.js';
 import { examplePlan, exampleCloudPlan, localAccess, localPlan, natAccess } from './plans.js';
 import { golden, REPO, requireTool } from './helpers.js';
+import { samplesDir } from '../../fixtures/shared.js';
 
-const EXAMPLE_CONFIG = '/work/shared/reference/ai-how-configs/example-multi-gpu-clusters.yaml';
+const EXAMPLE_CONFIG = join(samplesDir(), 'example-multi-gpu-clusters.yaml');
 const cases = {
   local: () => buildInventory(localPlan(), localAccess()),
   example: () => buildInventory(examplePlan(), natAccess('hpc-cluster')),

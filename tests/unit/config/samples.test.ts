@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../lib/config/load.js';
 import { planSystem } from '../../../lib/config/plan.js';
 import { assertExpected, HOST, rejectDetails, type Expect } from './helpers.js';
+import { samplesDir } from '../../fixtures/shared.js';
 
-const SAMPLES = process.env['PHAROS_SAMPLES'] ?? '/work/shared/reference/ai-how-configs';
+const SAMPLES = process.env['PHAROS_SAMPLES'] ?? samplesDir();
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'configs');
 const manifest = JSON.parse(readFileSync(join(FIX, 'samples.json'), 'utf8')) as {
   samples: Record<string, { valid: boolean; why: string; expect?: Expect[] }>;
