@@ -317,6 +317,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (plainPath(pat)) {
         // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
         const a = `${root}/${pat}`;
+        if (excluded?.has(a)) continue;
         const st = stampOnly(a);
         if (st !== DIRECTORY) {
           abs.push(a);

@@ -119,6 +119,21 @@ test('a no-op over directory and glob inputs and a directory output writes no st
   assert.is(runs, 3);
 });
 
+test('a negated pattern also excludes a plain path listed before it', async () => {
+  const root = tempRoot();
+  writeFileSync(join(root, 'keep.txt'), 'k');
+  writeFileSync(join(root, 'skip.txt'), 's');
+  let runs = 0;
+  const t = target({ name: 'n', inputs: ['keep.txt', 'skip.txt', '!skip.txt'], run: async () => (runs++, 1) });
+  const build = (): Promise<BuildSummary> => createEngine({ root, definition: { targets: [t] }, jobs: 1 }).build(['n']);
+  assert.equal(statuses(await build()), { n: 'built' });
+  writeFileSync(join(root, 'skip.txt'), 'changed');
+  assert.equal(statuses(await build()), { n: 'cached' });
+  writeFileSync(join(root, 'keep.txt'), 'changed');
+  assert.equal(statuses(await build()), { n: 'built' });
+  assert.is(runs, 2);
+});
+
 test('plainPath accepts only paths that need no resolving or globbing', () => {
   for (const p of ['a', 'a/b.txt', 'in/1/2.txt', '.hidden/x', 'a/.b', 'a..b/c', '...']) assert.ok(plainPath(p), p);
   for (const p of ['', '/abs', 'a/', 'a//b', './a', 'a/./b', 'a/..', '../x', '..', '.', 'a/*.txt', 'x?', 'a[b]', '{a,b}', '!a', 'a\\b']) assert.not.ok(plainPath(p), p);
