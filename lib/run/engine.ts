@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSyn
 import { homedir, cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
-import { exec, type ExecOptions } from '../tools/exec.js';
+import { exec, shellQuote, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
 import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
 import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, stampOnly, statStamp } from '../cache/hash.js';
@@ -621,7 +621,7 @@ export function createEngine(opts: EngineOptions): Engine {
         log,
         phase: (text) => emit({ type: 'target-phase', name: n.name, text }),
         exec: (cmd: string, args: string[], o: ExecOptions = {}) => {
-          log(`$ ${[cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`);
+          log(`$ ${shellQuote([cmd, ...args])}`);
           return exec(cmd, args, {
             cwd: root,
             killGraceMs: opts.killGraceMs ?? 3000,
