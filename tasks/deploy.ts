@@ -11,6 +11,18 @@ import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventor
 import { deployRoles, runDeployRole, type PlaybookResult } from '../lib/tools/ansible.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 
+/** The suites that check what each role sets up: `pharos watch deploy:<role>`
+ *  re-runs them after the role. */
+const ROLE_SUITES: Record<string, string[]> = {
+  base: ['basic-infrastructure'],
+  munge: ['slurm-controller'],
+  'slurm-controller': ['slurm-controller'],
+  'slurm-compute': ['slurm-compute', 'gres'],
+  'nfs-server': ['shared-storage'],
+  'nfs-client': ['shared-storage'],
+  monitoring: ['monitoring'],
+};
+
 export interface InventoryOut {
   ini: string;
   yaml: string;
@@ -64,6 +76,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
       params: { role: r.role, hosts: r.hosts, extraVars: r.extraVars },
       tools: ['ansible-playbook'],
       pool: 'deploy',
+      watchAlso: (ROLE_SUITES[r.role] ?? []).map((x) => `test:${x}`),
       run: async (ctx) => {
         const inv = ctx.deps.inventory as InventoryOut;
         ctx.phase('ansible-playbook');

@@ -74,6 +74,11 @@ export interface TargetSpec<O, D extends Record<string, Target<unknown>>> {
   pool?: string;
   /** Runs on every build (host checks, tests that must re-check). */
   always?: boolean;
+  /**
+   * Targets `pharos watch` keeps built along with this one (a deploy role's
+   * suites, so a save re-runs the role and then its checks). Not part of the key.
+   */
+  watchAlso?: string[];
   /** Absolute paths the output names; digested after run, a missing one is a miss. */
   outputFiles?: (out: O) => string[];
   /** Live check of a recorded result: `true` = still there, a string = why stale. */
@@ -98,6 +103,7 @@ export interface EngineSpec {
   tools?: ToolSpec[];
   pool?: string;
   always?: boolean;
+  watchAlso?: string[];
   outputFiles?(out: unknown): string[];
   probe?(out: unknown, ctx: ProbeContext): Promise<true | string>;
   run(ctx: RunContext<Record<string, unknown>>): Promise<unknown>;

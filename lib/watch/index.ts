@@ -10,6 +10,7 @@
  * - A failed build never ends the watch. A change to `pharos.build.ts` or the
  *   config reloads the graph (a broken edit is reported; the old graph stays).
  */
+import type { GraphDefinition } from '../graph/target.js';
 import { resolve } from 'node:path';
 import type { Engine } from '../run/engine.js';
 import type { BuildSummary } from '../run/events.js';
@@ -142,4 +143,18 @@ export async function watch(o: WatchOptions): Promise<void> {
   if (timer) clearTimeout(timer);
   await loopDone;
   await watcher.close();
+}
+
+/**
+ * The targets to keep built for `pharos watch T…`: the named ones plus the
+ * companions they declare in `watchAlso` (a deploy role's suites), in order,
+ * without duplicates; companions missing from the graph are left out.
+ */
+export function withCompanions(definition: GraphDefinition, targets: string[]): string[] {
+  const byName = new Map(definition.targets.map((t) => [t.name, t]));
+  const out = [...targets];
+  for (const name of targets) {
+    for (const c of byName.get(name)?.spec.watchAlso ?? []) if (byName.has(c) && !out.includes(c)) out.push(c);
+  }
+  return out;
 }

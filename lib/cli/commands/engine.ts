@@ -160,7 +160,7 @@ export function register(program: Command): void {
 
   program
     .command('watch')
-    .description('build TARGETs, then rebuild on every change to their inputs (Ctrl-C to stop)')
+    .description('build TARGETs (and the suites a deploy role names), then rebuild on every change to their inputs (Ctrl-C to stop)')
     .argument('<targets...>', 'targets to keep built')
     .action(async (targets: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
@@ -172,9 +172,12 @@ export function register(program: Command): void {
       const reporter = await reporterFor(opts);
       const { watch } = await import('../../watch/index.js');
       const { formatError, isPharosError } = await import('../../errors.js');
+      const { withCompanions } = await import('../../watch/index.js');
+      const watched = withCompanions(project.definition, targets);
+      if (watched.length > targets.length && !opts.json) process.stderr.write(`watching ${watched.join(', ')}\n`);
       try {
         await watch({
-          targets,
+          targets: watched,
           reloadPaths: [project.buildFile, project.configPath],
           signal: ac.signal,
           load: async (fresh) => {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, target, type GraphDefinition } from '../../../lib/graph/index.js';
-import { watch, type WatchEvent } from '../../../lib/watch/index.js';
+import { watch, withCompanions, type WatchEvent } from '../../../lib/watch/index.js';
 import { tempRoot, waitFor } from './helpers.js';
 
 test('edit -> rebuild; edits during a run queue exactly one follow-up; failures do not end the watch', async () => {
@@ -82,6 +82,14 @@ test('edit -> rebuild; edits during a run queue exactly one follow-up; failures 
 
   ac.abort();
   await done;
+});
+
+test('watch keeps a target\'s declared companions built too', () => {
+  const suite = target({ name: 'test:s', run: async () => 1 });
+  const role = target({ name: 'deploy:r', watchAlso: ['test:s', 'test:gone'], run: async () => 1 });
+  const def = { targets: [suite, role] };
+  assert.equal(withCompanions(def, ['deploy:r']), ['deploy:r', 'test:s']);
+  assert.equal(withCompanions(def, ['test:s', 'deploy:r']), ['test:s', 'deploy:r']);
 });
 
 test.run();
