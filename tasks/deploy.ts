@@ -33,6 +33,9 @@ export interface DeployOut {
   ok: number;
   changed: number;
   hosts: string[];
+  /** When a run last changed something on the hosts: dependents (the suites)
+   *  re-run after a deploy that changed the cluster, and only then. */
+  changedAt: string | null;
 }
 
 export interface DeployTargets {
@@ -82,7 +85,9 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         ctx.phase('ansible-playbook');
         const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.ini, signal: ctx.signal, onLine: (l) => ctx.log(l) });
         ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
-        return { role: r.role, ok: res.ok, changed: res.changed, hosts: Object.keys(res.recap) };
+        const prev = ctx.previous as DeployOut | undefined;
+        const changedAt = res.changed > 0 ? new Date().toISOString() : (prev?.changedAt ?? null);
+        return { role: r.role, ok: res.ok, changed: res.changed, hosts: Object.keys(res.recap), changedAt };
       },
     });
     byRole.set(r.role, t);
