@@ -28,10 +28,10 @@ export interface InventoryOut {
   yaml: string;
 }
 
+/** Only what the cluster looks like: a re-run that changed nothing has the
+ *  same output, so the suites after it are cut off (counts go to the log). */
 export interface DeployOut {
   role: string;
-  ok: number;
-  changed: number;
   hosts: string[];
   /** When a run last changed something on the hosts: dependents (the suites)
    *  re-run after a deploy that changed the cluster, and only then. */
@@ -87,7 +87,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
         const prev = ctx.previous as DeployOut | undefined;
         const changedAt = res.changed > 0 ? new Date().toISOString() : (prev?.changedAt ?? null);
-        return { role: r.role, ok: res.ok, changed: res.changed, hosts: Object.keys(res.recap), changedAt };
+        return { role: r.role, hosts: Object.keys(res.recap).sort(), changedAt };
       },
     });
     byRole.set(r.role, t);
