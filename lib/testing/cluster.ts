@@ -96,9 +96,10 @@ export interface DrillStep {
 }
 
 /**
- * Failure drill: force off one compute VM (`virsh destroy`), wait until Slurm
- * marks it down, converge with `rebuild` (a `pharos build cluster`), wait until
- * the node is back in service. Returns the timed steps.
+ * Failure drill: start a job on one compute VM, force the VM off (`virsh
+ * destroy`) under it, wait until Slurm marks the node DOWN, converge with
+ * `rebuild` (a `pharos build cluster`), wait until the node is back in service.
+ * Returns the timed steps.
  */
 export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boolean>, log: (l: string) => void): Promise<DrillStep[]> {
   const victim = [...plan.nodes].reverse().find((n) => n.role === 'compute' && n.autoStart);
@@ -112,12 +113,28 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
     return r;
   };
   let conn = await controllerShell(plan);
+  let job = '';
   try {
+    // Kill the node under a running job, as a real failure would.
+    job = await time(`a job runs on ${victim.name}`, async () => {
+      const r = await run(conn, `sbatch --parsable -N1 -w ${victim.name} -t 10 -J pharos-drill --wrap 'sleep 600'`, { timeoutMs: 60_000, what: 'sbatch of the drill job' });
+      const id = r.stdout.trim().split(';')[0] ?? '';
+      if (r.code !== 0 || !/^\d+$/.test(id)) throw new PharosError(`could not submit the drill job: ${r.stderr.trim() || r.stdout.trim()}`);
+      const t0 = Date.now();
+      for (let delay = 500; ; delay = Math.min(delay * 2, 4000)) {
+        const st = (await run(conn, `squeue -h -j ${id} -o %T`, { timeoutMs: 30_000, what: 'squeue' })).stdout.trim();
+        if (st === 'RUNNING') return id;
+        if (Date.now() - t0 > 180_000) throw new PharosError(`timed out after 180 s waiting for drill job ${id} to run on ${victim.name} (state "${st}")`);
+        await new Promise((r2) => setTimeout(r2, delay));
+      }
+    });
     await time(`virsh destroy ${victim.name}`, () => virsh.domain.destroy(plan.libvirtUri, victim.name));
     const down = await time(`Slurm marks ${victim.name} down`, () =>
-      waitSlurmState(conn, victim.name, /down|not_responding|\*|unknown/i, 600_000, 'down'),
+      waitSlurmState(conn, victim.name, /down/i, 600_000, 'down'),
     );
     log(`drill: sinfo says ${victim.name} is ${down}`);
+    const js = await run(conn, `scontrol -o show job ${job}`, { timeoutMs: 30_000, what: 'scontrol show job' });
+    log(`drill: job ${job} is ${/JobState=(\S+)/.exec(js.stdout)?.[1] ?? 'gone'} (${/Reason=(\S+)/.exec(js.stdout)?.[1] ?? '-'})`);
     const ok = await time('pharos build cluster', rebuild);
     if (!ok) throw new PharosError(`the build after the drill failed; ${victim.name} was not brought back`);
     conn.close();
@@ -127,6 +144,7 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
     );
     log(`drill: sinfo says ${victim.name} is ${back}`);
   } finally {
+    if (job) await run(conn, `scancel ${job}`, { timeoutMs: 30_000, what: 'scancel of the drill job' }).catch(() => undefined);
     conn.close();
   }
   return steps;
