@@ -140,6 +140,7 @@ export function register(program: Command): void {
       const t0 = Date.now();
       const suites = (await listSuites(suitesRoot(paths.root))).map((s) => s.name);
       let ok = false;
+      let summary = '';
       const drill: DrillStep[] = [];
       try {
         ok = await buildTargets(g, ['e2e'], { keepGoing: true });
@@ -189,13 +190,15 @@ export function register(program: Command): void {
         await mkdir(path.dirname(junit), { recursive: true });
         await writeJunit(results, junit);
         ok = ok && results.length > 0 && suitesPassed(results);
-        process.stdout.write(`\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${fmtMs(Date.now() - t0)}\n${countLine(results)}\n`);
+        summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${fmtMs(Date.now() - t0)}\n${countLine(results)}\n`;
       } finally {
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
           for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c), c);
         }
       }
+      // The count line comes last, after the teardown, where CI reads it.
+      process.stdout.write(summary);
       process.exitCode = ok ? 0 : 1;
     });
 
