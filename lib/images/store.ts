@@ -6,16 +6,11 @@
  * a reader never sees half an image, and a crashed build leaves only a temp file.
  */
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
 import { fileDigest } from './digest.js';
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PHAROS_CACHE) return env.PHAROS_CACHE;
-  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(xdg, 'pharos');
-}
+export { defaultCacheDir } from '../cache/dir.js';
 
 function checkKey(key: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {

@@ -10,7 +10,7 @@
  * running at once; a pool bounds its own members on top of that.
  */
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
-import { homedir, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, shellQuote, type ExecOptions } from '../tools/exec.js';
@@ -71,9 +71,8 @@ export interface Engine {
   logPath(name: string): string;
 }
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PHAROS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pharos');
-}
+export { defaultCacheDir } from '../cache/dir.js';
+import { defaultCacheDir } from '../cache/dir.js';
 
 /** `image:hpc/x` -> `image_hpc_x`: log file names safe on any filesystem. */
 export function sanitizeName(name: string): string {
