@@ -18,6 +18,7 @@ import type { ClusterConfig } from './types.js';
 import { expandDocument } from './expand.js';
 import { closest } from './hints.js';
 import { checkRules, fieldPath, type HostCapacity, type Path } from './rules.js';
+import { applyCompat, strictDetail, type CompatRewrite } from './compat.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCHEMA_FILE = join(REPO_ROOT, 'schemas', 'cluster.schema.json');
@@ -32,6 +33,8 @@ export interface LoadedConfig {
   config: ClusterConfig;
   /** Non-fatal findings (host capacity, device order). */
   warnings: ErrorDetail[];
+  /** What the ai-how compatibility pass rewrote (compat.ts), one entry per rewrite. */
+  compat: CompatRewrite[];
   /** The expanded document as YAML text (what `pharos render` prints). */
   rendered: string;
 }
@@ -42,6 +45,8 @@ export interface LoadOptions {
   root?: string;
   /** Host capacity for the warnings (default: this machine). */
   host?: HostCapacity;
+  /** Reject ai-how forms instead of rewriting them (`--strict`). */
+  strict?: boolean;
 }
 
 type AddFormats = (ajv: Ajv, formats?: string[]) => Ajv;
@@ -326,6 +331,9 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
     const p = lc.linePos(doc.contents.range?.[0] ?? 0);
     fail(file, [{ file, line: p.line, column: p.col, message: 'the top level is not a mapping', expected: 'a mapping with version, metadata and clusters' }]);
   }
+  // ai-how forms → Pharos's, before expansion so `pharos migrate` keeps ${VAR}s.
+  const compat = applyCompat(doc, lc, file);
+  if (opts.strict && compat.length) fail(file, compat.map(strictDetail));
   const env = opts.env ?? process.env;
   const vars: Record<string, string | undefined> = { ...env, TOT: env['TOT'] ?? root };
   const expandErrors = expandDocument(doc, vars, file, lc, source);
@@ -338,7 +346,7 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
   const config = data as ClusterConfig;
   const rules = checkRules(config, file, locate, opts.host ?? hostCapacity());
   if (rules.errors.length) fail(file, rules.errors);
-  return { path: file, root, config, warnings: sortDetails(rules.warnings), rendered: doc.toString() };
+  return { path: file, root, config, warnings: sortDetails(rules.warnings), compat, rendered: doc.toString() };
 }
 
 /** Reads and validates a cluster config file. Throws one PharosError listing every problem. */
