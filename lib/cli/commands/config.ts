@@ -1,10 +1,13 @@
 /**
- * Config commands: `validate`, `render`, `plan`. The config argument defaults
- * to the global `-c/--config`, then $PHAROS_CONFIG, then the embedded
- * `config/local.yaml`.
+ * Config commands: `validate`, `render`, `plan`, `migrate`. The config
+ * argument defaults to the global `-c/--config`, then $PHAROS_CONFIG, then the
+ * embedded `config/local.yaml`. An ai-how config is rewritten into Pharos's
+ * form with one warning per rewrite (lib/config/compat.ts); `--strict` rejects
+ * it instead, and `migrate` writes the rewritten file.
  */
 import type { Command } from 'commander';
-import { PharosError, formatDetail, type ErrorDetail } from '../../errors.js';
+import { PharosError, formatDetail } from '../../errors.js';
+import { printConfigWarnings } from '../config-warnings.js';
 
 export interface ConfigGlobals {
   config?: string;
@@ -19,37 +22,38 @@ export async function resolveConfigPath(arg: string | undefined, globals: Config
   return DEFAULT_CONFIG;
 }
 
-function printWarnings(ws: ErrorDetail[]): void {
-  for (const w of ws) process.stderr.write(`warning: ${formatDetail(w).replace(/\n/g, '\n  ')}\n`);
-}
-
 export function register(program: Command): void {
   program
     .command('validate')
     .description('check a cluster config: schema, variables, cross-field rules (every problem at once)')
     .argument('[config]', 'cluster YAML (default: -c, $PHAROS_CONFIG, config/local.yaml)')
-    .action(async (config: string | undefined, _o: unknown, cmd: Command) => {
+    .option('--strict', 'reject ai-how forms instead of rewriting them (for configs already migrated)')
+    .action(async (config: string | undefined, o: { strict?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<ConfigGlobals>();
       const path = await resolveConfigPath(config, g);
       const { loadConfig } = await import('../../config/load.js');
       const { planSystem } = await import('../../config/plan.js');
+      const strict = o.strict === true;
       if (g.json) {
         try {
-          const l = await loadConfig(path);
+          const l = await loadConfig(path, { strict });
           const p = planSystem(l);
-          process.stdout.write(`${JSON.stringify({ ok: true, path: l.path, clusters: p.clusters.map((c) => c.name), vms: p.clusters.flatMap((c) => c.nodes.map((n) => n.name)), warnings: l.warnings, errors: [] }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ok: true, path: l.path, clusters: p.clusters.map((c) => c.name), vms: p.clusters.flatMap((c) => c.nodes.map((n) => n.name)), compat: l.compat, warnings: l.warnings, errors: [] }, null, 2)}\n`,
+          );
         } catch (e) {
           if (!(e instanceof PharosError)) throw e;
-          process.stdout.write(`${JSON.stringify({ ok: false, path, message: e.message, warnings: [], errors: e.problems }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ok: false, path, message: e.message, compat: [], warnings: [], errors: e.problems }, null, 2)}\n`);
           process.exitCode = e.exitCode;
         }
         return;
       }
-      const l = await loadConfig(path);
+      const l = await loadConfig(path, { strict });
       const p = planSystem(l);
-      printWarnings(l.warnings);
+      printConfigWarnings(l);
       const vms = p.clusters.reduce((s, c) => s + c.nodes.length, 0);
-      process.stdout.write(`ok: ${l.path}: ${p.clusters.map((c) => `${c.kind} cluster ${c.name}`).join(', ')}; ${vms} VMs${l.warnings.length ? `; ${l.warnings.length} warning(s)` : ''}\n`);
+      const notes = [l.compat.length ? `${l.compat.length} ai-how rewrite(s)` : '', l.warnings.length ? `${l.warnings.length} warning(s)` : ''].filter(Boolean);
+      process.stdout.write(`ok: ${l.path}: ${p.clusters.map((c) => `${c.kind} cluster ${c.name}`).join(', ')}; ${vms} VMs${notes.map((x) => `; ${x}`).join('')}\n`);
     });
 
   program
@@ -79,12 +83,33 @@ export function register(program: Command): void {
       const { planSystem } = await import('../../config/plan.js');
       const l = await loadConfig(path);
       const p = planSystem(l);
+      // Warnings go to stderr in every format: stdout stays the plan.
+      printConfigWarnings(l);
       if (format === 'json') {
         process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
         return;
       }
-      printWarnings(l.warnings);
       const r = await import('../../config/render-plan.js');
       process.stdout.write(`${format === 'markdown' ? r.planMarkdown(p) : r.planText(p)}\n`);
+    });
+
+  program
+    .command('migrate')
+    .description('write the Pharos form of an ai-how config (comments and key order kept) and list each rewrite')
+    .argument('<config>', 'cluster YAML written for ai-how')
+    .option('-o, --output <file>', 'write here (default: stdout); may be the input file itself')
+    .action(async (config: string, o: { output?: string }) => {
+      const { migrateFile } = await import('../../config/migrate.js');
+      const m = await migrateFile(config);
+      const { resolve } = await import('node:path');
+      const lines = m.rewrites.map((r) => `  ${formatDetail({ ...r, hint: undefined })}`);
+      process.stderr.write(
+        m.rewrites.length ? `${resolve(config)}: ${m.rewrites.length} rewrite(s):\n${lines.join('\n')}\n` : `${resolve(config)}: already in the Pharos form; nothing to rewrite\n`,
+      );
+      if (o.output) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(o.output, m.text);
+        process.stderr.write(`wrote ${o.output}\n`);
+      } else process.stdout.write(m.text);
     });
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { Engine } from '../../run/engine.js';
 import type { Reporter } from '../../run/events.js';
-import { loadProject, type GlobalOptions, type Project } from '../project.js';
+import { loadProject, projectPaths, type GlobalOptions, type Project } from '../project.js';
 
 export async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
   const { createEngine } = await import('../../run/engine.js');
@@ -65,9 +65,13 @@ export function register(program: Command): void {
     .command('build')
     .description('build targets (names, aliases or globs like "image:*") and what they need; only what changed runs')
     .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
-    .addHelpText('after', '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\nExit status: 0 ok, 1 a target failed, 130 interrupted.')
-    .action(async (targets: string[], _o: unknown, cmd: Command) => {
+    .option('--strict', 'reject an ai-how config instead of rewriting it (see pharos migrate)')
+    .addHelpText('after', '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\nExit status: 0 ok, 1 a target failed, 2 a bad config, 130 interrupted.')
+    .action(async (targets: string[], o: { strict?: boolean }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
+      const paths = projectPaths(opts);
+      const { configPreflight } = await import('../config-warnings.js');
+      await configPreflight(paths.configPath, paths.root, { strict: o.strict, json: opts.json });
       const project = await loadProject(opts);
       const ac = new AbortController();
       const off = await onInterrupt(ac);
