@@ -148,11 +148,9 @@ export function selectNodes(cluster: ClusterPlan, sel: NodeSelector): NodePlan[]
   switch (sel) {
     case 'controller':
       return [controllerOf(cluster)];
-    case 'compute': {
-      const c = computeNodes(cluster)[0];
-      if (!c) throw new PharosError(`cluster ${cluster.name} has no compute node`);
-      return [c];
-    }
+    case 'compute':
+      // A controller-only cluster has none: the check is skipped, not an error.
+      return computeNodes(cluster).slice(0, 1);
     case 'all':
       return [...cluster.nodes];
     case 'each-compute':

@@ -203,6 +203,8 @@ const hasRealGpu = (c: ClusterPlan): boolean => c.nodes.some((n) => n.pcie.some(
 const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
 const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
 const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
+/** A controller-only cluster (compute_nodes: []) gets no compute-side role. */
+const computes = (c: ClusterPlan): boolean => hpc(c) && c.nodes.some((n) => n.role === 'compute');
 
 /**
  * Every deploy role, in the order of playbook-hpc-runtime.yml. `after` names
@@ -214,7 +216,7 @@ export const ROLE_TARGETS: readonly RoleSpec[] = [
   { role: 'munge', hosts: 'hpc', after: ['base'], when: hpc },
   { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], when: (c) => hpc(c) && nfs(c) },
   { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], when: hpc },
-  { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], when: (c) => hpc(c) && nfs(c) },
+  { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], when: (c) => computes(c) && nfs(c) },
   { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], when: (c) => hpc(c) && beegfs(c) },
   { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], when: (c) => hpc(c) && beegfs(c) },
   { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], when: (c) => hpc(c) && beegfs(c) },
@@ -227,7 +229,7 @@ export const ROLE_TARGETS: readonly RoleSpec[] = [
     // device files.
     after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'nvidia-gpu-drivers'],
     uses: ['slurm-common'],
-    when: hpc,
+    when: computes,
   },
   { role: 'monitoring', hosts: 'hpc', after: ['base'], when: hpc },
 ];

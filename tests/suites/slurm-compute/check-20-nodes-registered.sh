@@ -4,6 +4,7 @@
 # @timeout 300
 set -euo pipefail
 
+((${PHAROS_COMPUTE_COUNT:-0} > 0)) || skip "no compute node in this cluster (controller-only)"
 want=${PHAROS_COMPUTE_COUNT:?}
 partition=${PHAROS_PARTITION:-debug}
 

@@ -4,6 +4,7 @@
 # @timeout 300
 set -euo pipefail
 
+((${PHAROS_COMPUTE_COUNT:-0} > 0)) || skip "no compute node in this cluster (controller-only)"
 [[ ${PHAROS_SHARED_KIND:-none} != none ]] || skip "no shared storage configured: batch output would stay on the compute node"
 dir=$(shared_scratch)
 trap 'rm -rf "$dir"' EXIT

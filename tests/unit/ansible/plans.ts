@@ -63,6 +63,12 @@ export function localPlan(): ClusterPlan {
   };
 }
 
+/** The local default without its compute nodes (`compute_nodes: []`). */
+export function controllerOnlyPlan(): ClusterPlan {
+  const p = localPlan();
+  return { ...p, nodes: p.nodes.filter((n) => n.role === 'controller') };
+}
+
 export function examplePlan(): ClusterPlan {
   const c = 'hpc-cluster';
   return {

@@ -15,7 +15,7 @@ import { runPlaybook } from '../../../lib/tools/ansible.js';
 import { PharosError } from '../../../lib/errors.js';
 import { exec } from '../../../lib/tools/exec.js';
 import type { ClusterPlan } from '../../../lib/model.js';
-import { examplePlan, localAccess, localPlan, natAccess } from './plans.js';
+import { controllerOnlyPlan, examplePlan, localAccess, localPlan, natAccess } from './plans.js';
 import { goldenTree, requireTool } from './helpers.js';
 
 const RENDER = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'render.yml');
@@ -34,8 +34,8 @@ async function render(inv: Inventory, format: 'ini' | 'yaml' = 'yaml'): Promise<
   return { dir, out, changed: r.changed, hosts: Object.keys(r.recap).sort() };
 }
 
-const cases: Record<string, () => ClusterPlan> = { local: localPlan, example: examplePlan };
-const accessFor = (name: string) => (name === 'local' ? localAccess() : natAccess('hpc-cluster'));
+const cases: Record<string, () => ClusterPlan> = { local: localPlan, example: examplePlan, 'controller-only': controllerOnlyPlan };
+const accessFor = (name: string) => (name === 'example' ? natAccess('hpc-cluster') : localAccess());
 
 // One real render per config, shared by the tests below (ansible-playbook is
 // the slow part). The example goes through the INI form, the local default
@@ -94,6 +94,15 @@ test('emulated GPUs: device nodes declared for systemd-tmpfiles, no device isola
   assert.match(tmpfiles, /^c \/dev\/pharos-gpu1 0666 root root - 120:1$/m);
   assert.match(readFileSync(join(r.out, 'pharos-controller', 'cgroup.conf'), 'utf8'), 'ConstrainDevices=no');
   assert.match(readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8'), /^NodeName=pharos-compute-02 NodeAddr=10\.77\.0\.12 CPUs=1 RealMemory=896 Gres=gpu:emulated:2 State=UNKNOWN$/m);
+});
+
+test('controller-only cluster: slurm.conf has no node and partitions without Nodes=, Prometheus scrapes the controller', async () => {
+  const r = await rendered('controller-only');
+  const conf = readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8');
+  assert.not.match(conf, /^NodeName=/m);
+  assert.match(conf, /^PartitionName=debug Default=YES MaxTime=1:00:00 OverSubscribe=YES State=UP$/m);
+  assert.match(conf, /^SlurmctldHost=pharos-controller\(10\.77\.0\.10\)$/m);
+  assert.match(readFileSync(join(r.out, 'pharos-controller', 'prometheus.yml'), 'utf8'), "'10.77.0.10:");
 });
 
 test('a default partition outside the partition list fails validation with a clear message', async () => {

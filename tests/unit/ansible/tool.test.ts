@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { deployRoles, parseRecap, playbookArgs, runDeployRole, DEPLOY_ROLE_PLAYBOOK } from '../../../lib/tools/ansible.js';
 import { buildInventory, toIni } from '../../../lib/inventory/index.js';
 import { PharosError } from '../../../lib/errors.js';
-import { examplePlan, exampleCloudPlan, localAccess, localPlan } from './plans.js';
+import { controllerOnlyPlan, examplePlan, exampleCloudPlan, localAccess, localPlan } from './plans.js';
 import { requireTool } from './helpers.js';
 
 const SAMPLE = `
@@ -69,6 +69,11 @@ test('deployRoles for the example: BeeGFS chain and GPU drivers, no NFS', () => 
   assert.equal(compute?.after, ['slurm-controller', 'beegfs-client', 'nvidia-gpu-drivers']);
   roles.forEach((r, i) => r.after.forEach((a) => assert.ok(names.indexOf(a) < i, `${r.role} after ${a}`)));
   assert.equal(deployRoles(exampleCloudPlan()), []);
+});
+
+test('deployRoles for a controller-only cluster: no compute-side role', () => {
+  const names = deployRoles(controllerOnlyPlan()).map((r) => r.role);
+  assert.equal(names, ['base', 'munge', 'nfs-server', 'slurm-controller', 'monitoring']);
 });
 
 test('runPlaybook: an unreachable host is one PharosError naming it', async () => {

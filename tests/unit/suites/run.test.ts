@@ -332,6 +332,26 @@ test('the real basic-infrastructure suite passes against this machine', async ()
   );
 });
 
+test('the real slurm-controller suite on a controller-only cluster: compute checks skip, none errors', async () => {
+  const solo = plan([node('controller', 'controller', '192.168.150.10')]);
+  const suite = await loadSuite(SUITES, 'slurm-controller');
+  const r = await runSuite({
+    suite,
+    cluster: solo,
+    access: accessFor(solo),
+    keyFile: sshd.keyFile,
+    knownHostsFile: sshd.knownHosts,
+    only: ['munge-decode-compute', 'munge-encode-compute', 'munge-decode-controller'],
+  });
+  assert.equal(
+    r.checks.map((c) => `${c.check}:${c.node}:${c.status}`),
+    ['munge-decode-compute:-:skip', 'munge-encode-compute:-:skip', 'munge-decode-controller:controller:skip'],
+    renderFailures([r]),
+  );
+  assert.match(r.checks[2]!.message, 'controller-only');
+  assert.is(r.status, 'pass');
+});
+
 test('every suite under tests/suites loads with valid headers', async () => {
   const suites = await listSuites(SUITES);
   assert.equal(
