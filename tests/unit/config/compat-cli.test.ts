@@ -93,6 +93,18 @@ test('build: --strict rejects before the graph; --json carries the warnings as o
   assert.is(compatBlock(t.err).length, 9, t.err);
 });
 
+test('controller-only sample end to end: the graph has no compute image or role; the inventory an empty compute group', () => {
+  const cfg = join(SAMPLES, 'test-slurm-controller.yaml');
+  const l = pharos(['-c', cfg, 'list', '--json']);
+  assert.is(l.code, 0, l.err);
+  const names = (JSON.parse(l.out) as { name: string }[]).map((t) => t.name);
+  for (const t of ['image:hpc-controller', 'vm:test-hpc-slurm-controller-controller', 'deploy:slurm-controller', 'test:slurm-controller']) assert.ok(names.includes(t), t);
+  for (const t of ['image:hpc-compute', 'deploy:slurm-compute', 'deploy:nfs-client']) assert.not.ok(names.includes(t), t);
+  const inv = pharos(['-c', cfg, 'inventory', 'generate']);
+  assert.is(inv.code, 0, inv.err);
+  assert.match(inv.out, /\[hpc_compute_nodes\]\n\n/);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
