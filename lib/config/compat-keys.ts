@@ -73,7 +73,7 @@ export const NODE_KEYS: KeyTable = {
   worker_type: ROLE,
   monitoring_role: 'ai-how never read it; monitoring is set per cluster (`monitoring`)',
   gpu: 'ai-how never read it; GPUs are `pcie_passthrough` devices or `emulated_gpus` (MIG is not in Pharos yet)',
-  container_runtime: 'container runtime settings are not in Pharos yet (every hpc-compute image has Apptainer 1.3.6, not configurable)',
+  container_runtime: 'a container runtime is not in Pharos yet: the hpc-compute image has none, and no config field adds one',
   enable_accounting: ACCOUNTING,
   enable_database: ACCOUNTING,
   database: ACCOUNTING,
