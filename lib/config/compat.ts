@@ -124,7 +124,7 @@ function hpc(pass: Pass, c: YAMLMap): void {
     const parts = sc.get('partitions', true);
     if (isSeq(parts)) parts.flow = true;
     insert(c, 'slurm_config', sc);
-    pass.add('default', [...path, 'slurm_config'], find(c, 'name')?.key ?? c, `no \`slurm_config\`: added one partition \`${K.DEFAULT_PARTITION}\` (the default, every compute node, no time limit), as ai-how's slurm.conf had`);
+    pass.add('default', [...path, 'slurm_config'], find(c, 'name')?.key ?? c, `no \`slurm_config\`: added one partition \`${K.DEFAULT_PARTITION}\` (the default partition, with every compute node and no time limit)`);
   }
 }
 
@@ -193,7 +193,7 @@ function cloud(pass: Pass, clusters: YAMLMap): void {
   if (!find(c, 'kubernetes_config')) {
     insert(c, 'kubernetes_config', pass.doc.createNode({ ...K.DEFAULT_KUBERNETES }));
     const d = K.DEFAULT_KUBERNETES;
-    pass.add('default', [...path, 'kubernetes_config'], find(c, 'name')?.key ?? pair.key, `no \`kubernetes_config\`: added cni ${d.cni}, ingress ${d.ingress}, storage_class ${d.storage_class} (the values every ai-how config used)`);
+    pass.add('default', [...path, 'kubernetes_config'], find(c, 'name')?.key ?? pair.key, `no \`kubernetes_config\`: added cni ${d.cni}, ingress ${d.ingress}, storage_class ${d.storage_class} (the values every ai-how sample uses)`);
   }
 }
 

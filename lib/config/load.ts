@@ -1,6 +1,7 @@
 /**
- * Reads a cluster config: YAML with source positions, variable expansion,
- * schema validation (ajv, draft-07, closed objects, real ipv4 checks) and the
+ * Reads a cluster config: YAML with source positions, the ai-how
+ * compatibility pass (compat.ts: one warning per rewrite, errors under
+ * `strict`), variable expansion, schema validation (ajv, draft-07, closed objects, real ipv4 checks) and the
  * cross-field rules. Every problem found is reported at once in one
  * `PharosError`, each with file:line:column, the field, what was expected and a
  * hint. Host-fit findings are warnings, returned rather than thrown.
