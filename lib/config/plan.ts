@@ -175,7 +175,8 @@ function storagePlan(c: ConfigCluster): StoragePlan {
       mountPoint: bg.mount_point,
       managementNode: bg.management_node ?? 'controller',
       metadataNodes: bg.metadata_nodes ?? ['controller'],
-      storageNodes: bg.storage_nodes ?? c.nodes.filter((n) => n.role === 'compute').map((n) => n.shortName),
+      // Every compute node; a controller-only cluster keeps its storage on the controller.
+      storageNodes: bg.storage_nodes ?? (c.nodes.some((n) => n.role === 'compute') ? c.nodes.filter((n) => n.role === 'compute').map((n) => n.shortName) : ['controller']),
       mountOptions: bg.client_config?.mount_options ?? 'defaults,_netdev',
       autoMount: bg.client_config?.auto_mount ?? true,
     };

@@ -134,6 +134,9 @@ test('controller-only HPC cluster: valid, plans one VM', () => {
   const l = load(text);
   assert.equal(l.compat, []);
   assert.equal(planSystem(l, { env: {} }).clusters[0]!.nodes.map((n) => n.name), ['b-controller']);
+  // BeeGFS without compute nodes keeps its storage target on the controller.
+  const bg = load(text.replace('    slurm_config:', '    storage:\n      beegfs: {enabled: true, mount_point: /mnt/beegfs}\n    slurm_config:'));
+  assert.equal(planSystem(bg, { env: {} }).clusters[0]!.storage.beegfs?.storageNodes, ['controller']);
 });
 
 test.run();
