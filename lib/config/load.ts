@@ -16,6 +16,7 @@ import * as formatsNs from 'ajv-formats';
 import { PharosError, type ErrorDetail } from '../errors.js';
 import type { ClusterConfig } from './types.js';
 import { expandDocument } from './expand.js';
+import { checkAliases } from './aliases.js';
 import { closest } from './hints.js';
 import { checkRules, fieldPath, type HostCapacity, type Path } from './rules.js';
 
@@ -331,7 +332,15 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
   const expandErrors = expandDocument(doc, vars, file, lc, source);
   if (expandErrors.length) fail(file, expandErrors);
 
-  const data: unknown = doc.toJS();
+  const aliasErrors = checkAliases(doc, file, lc);
+  if (aliasErrors.length) fail(file, aliasErrors);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // checkAliases() stops every alias problem the yaml library knows of; this is the net under it.
+    fail(file, [{ file, line: 1, column: 1, message: `YAML: ${(e as Error).message}`, hint: 'check the anchors (&name) and aliases (*name) in the file' }]);
+  }
   const validate = getValidator();
   const locate = makeLocator(doc, lc);
   if (!validate(data)) fail(file, schemaDetails(validate.errors ?? [], file, locate));
