@@ -245,9 +245,13 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
       case 'minItems':
         out.push({ ...base, ...locate(path), message: `the list is too short`, expected: `at least ${(e.params as { limit: number }).limit} item(s)` });
         break;
+      case 'maxItems':
+        out.push({ ...base, ...locate(path), message: `the list has ${Array.isArray(e.data) ? e.data.length : 'too many'} items`, expected: `at most ${(e.params as { limit: number }).limit}`, hint: desc });
+        break;
       case 'minimum':
       case 'maximum':
-        out.push({ ...base, ...locate(path), message: `${show(e.data)} is out of range`, expected: `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}` });
+        // The schema's description says what the bound is for.
+        out.push({ ...base, ...locate(path), message: `${show(e.data)} is out of range`, expected: `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}`, hint: desc });
         break;
       case 'minProperties':
         out.push({ ...base, ...locate(path), message: 'nothing defined here', expected: `at least ${(e.params as { limit: number }).limit} entry (e.g. hpc)` });

@@ -29,7 +29,7 @@ export type BaseImageCloud = {
 export type BaseImagePath = string;
 
 export type Network = {
-  /** IPv4 CIDR, e.g. 192.168.100.0/24 */
+  /** IPv4 CIDR with a prefix from /8 to /28, e.g. 192.168.100.0/24 (a /29 or smaller leaves no room for the gateway, DHCP and the nodes; shorter than /8 is no LAN a host can route). */
   subnet: string;
   /** Linux bridge name (at most 15 characters). */
   bridge: string;
@@ -102,6 +102,7 @@ export type HardwareAcceleration = {
   cpu_features?: string[];
   numa_topology?: {
     nodes?: number;
+    /** MiB per NUMA node, at most 4194304 (4 TiB, the bound of memory_gb). */
     memory_per_node?: number;
   } | null;
   cpu_topology?: {
@@ -122,9 +123,11 @@ export type Hardware = {
 };
 
 export type ControllerNode = {
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
-  /** Overlay disk size in GB (the old tool required 10; Pharos images fit in 2). */
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size; the old tool required 10; Pharos images fit in 2). */
   disk_gb: number;
   ip_address: string;
   base_image_path?: BaseImagePath;
@@ -132,8 +135,11 @@ export type ControllerNode = {
 };
 
 export type ComputeNode = {
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size). */
   disk_gb: number;
   /** Static IPv4 address, or DHCP (Pharos assigns the next free address). */
   ip: string;
@@ -147,10 +153,14 @@ export type ComputeNode = {
 };
 
 export type ComputeNodeTemplate = {
+  /** Number of identical nodes, 1 to 1024 (checked before the template is expanded; a cluster of VMs on one host is far smaller). */
   count: number;
   ip: "DHCP";
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size). */
   disk_gb: number;
   auto_start?: boolean;
   base_image_path?: BaseImagePath;

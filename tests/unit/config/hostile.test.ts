@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PharosError, type ErrorDetail } from '../../../lib/errors.js';
 import { loadConfigText, REPO_ROOT } from '../../../lib/config/load.js';
+import { planSystem } from '../../../lib/config/plan.js';
+import { nthAddress, parseSubnet } from '../../../lib/config/ip.js';
+import { networkXml } from '../../../lib/libvirt/network.js';
 import { HOST } from './helpers.js';
 
 const FIX = join(REPO_ROOT, 'tests', 'fixtures', 'configs');
@@ -20,9 +23,8 @@ const env = { HOME: '/home/tester' };
 
 /** valid-base.yaml with `from` replaced by `to` (which must occur). */
 function variant(from: string | RegExp, to: string): string {
-  const out = BASE.replace(from, to);
-  assert.ok(out !== BASE, `variant: ${String(from)} not found in valid-base.yaml`);
-  return out;
+  assert.ok(typeof from === 'string' ? BASE.includes(from) : from.test(BASE), `variant: ${String(from)} not found in valid-base.yaml`);
+  return BASE.replace(from, to);
 }
 
 function reject(text: string, file = 'hostile.yaml'): ErrorDetail[] {
@@ -75,6 +77,70 @@ test('item 6: an alias inside its own anchor is a cycle, not a crash', () => {
 test('item 6: ordinary anchors and aliases still work', () => {
   const l = loadConfigText(variant('partitions: ["debug"]\n      default_partition: "debug"', 'partitions: [&d "debug"]\n      default_partition: *d'), 'ok.yaml', { env, host: HOST });
   assert.is(l.config.clusters.hpc?.slurm_config.default_partition, 'debug');
+});
+
+// ------------------------------------------------------------ item 4: sizes
+
+const CTRL = 'cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 4\n      ip_address';
+for (const [field, value, limit, why] of [
+  ['memory_gb', '1000000000000', 4096, 'MiB/GiB mix-up'],
+  ['disk_gb', '1000000000000000', 65536, 'qcow2 limit'],
+  ['cpu_cores', '1000000', 1024, "QEMU's limit"],
+] as const) {
+  test(`item 4: ${field}: ${value} is out of range, with the bound and why`, () => {
+    const d = reject(variant(CTRL, CTRL.replace(new RegExp(`${field}: \\d+`), `${field}: ${value}`)));
+    const p = hit(d, `clusters.hpc.controller.${field}`, 'out of range');
+    assert.is(p.expected, `at most ${limit}`);
+    assert.match(p.hint ?? '', why);
+  });
+}
+
+test('item 4: a template count of 10^9 is refused before anything is expanded', () => {
+  const d = reject(variant(/    compute_nodes:\n[\s\S]*?    slurm_config:/, '    compute_nodes:\n      count: 1000000000\n      ip: DHCP\n      cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 4\n    slurm_config:'));
+  // One problem about the count, not one per node that found no address.
+  assert.is(d.length, 1, JSON.stringify(d));
+  const p = hit(d, 'clusters.hpc.compute_nodes.count', 'out of range');
+  assert.is(p.expected, 'at most 1024');
+  assert.match(p.hint ?? '', 'before the template is expanded');
+});
+
+test('item 4: a list of more than 1024 nodes is refused', () => {
+  const node = '      - cpu_cores: 1\n        memory_gb: 1\n        disk_gb: 4\n        ip: DHCP\n';
+  const d = reject(variant(/    compute_nodes:\n[\s\S]*?    slurm_config:/, `    compute_nodes:\n${node.repeat(1025)}    slurm_config:`));
+  hit(d, 'clusters.hpc.compute_nodes', 'the list has 1025 items');
+});
+
+test('item 4: the bounds admit every real sample size (the largest: 64 GiB, 200 GB, 16 vCPU)', () => {
+  const big = variant(CTRL, 'cpu_cores: 1024\n      memory_gb: 4096\n      disk_gb: 65536\n      ip_address');
+  assert.ok(loadConfigText(big, 'big.yaml', { env, host: HOST }).config.clusters.hpc);
+});
+
+// ------------------------------------------------------------ item 5: subnets
+
+test('item 5: every subnet prefix that validates also builds its network XML', () => {
+  const agree: string[] = [];
+  for (let prefix = 0; prefix <= 32; prefix++) {
+    const net = `${nthAddress(parseSubnet(`10.9.0.0/${prefix}`), 0)}/${prefix}`;
+    const text = variant('subnet: "10.9.0.0/24"', `subnet: "${net}"`);
+    let valid = true;
+    let plan;
+    try {
+      plan = planSystem(loadConfigText(text, `p${prefix}.yaml`, { env, host: HOST }));
+    } catch (e) {
+      if (!(e instanceof PharosError)) throw e;
+      valid = false;
+      const p = hit(e.problems, 'clusters.hpc.network.subnet', 'not in the expected form');
+      assert.match(p.expected ?? '', '/8 to /28');
+    }
+    if (valid && plan) {
+      const c = plan.clusters[0]!;
+      // The plan's gateway is a host address of the subnet, and the XML builds.
+      assert.ok(c.network.gateway !== '0.0.0.1', `/${prefix}: gateway ${c.network.gateway}`);
+      assert.match(networkXml(c), `<ip address='${c.network.gateway}' netmask='${c.network.netmask}'>`);
+      agree.push(`/${prefix}`);
+    }
+  }
+  assert.equal(agree, Array.from({ length: 21 }, (_, i) => `/${i + 8}`));
 });
 
 test.run();
