@@ -60,7 +60,7 @@ function getValidator(): ValidateFunction {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, verbose: true });
   const mod = formatsNs as unknown as { default: AddFormats | { default: AddFormats } };
   const addFormats: AddFormats = typeof mod.default === 'function' ? mod.default : mod.default.default;
-  addFormats(ajv, ['ipv4']);
+  addFormats(ajv, ['ipv4', 'uri']);
   validator = ajv.compile(loadSchema());
   return validator;
 }
@@ -106,7 +106,8 @@ function decodePath(instancePath: string): Path {
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  // A string with control characters is shown escaped, so a line break cannot fake a line of the report.
+  const s = typeof v === 'string' ? (/\p{C}/u.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -192,14 +193,16 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
         out.push({ ...base, ...locate(path), message: `wrong type: got ${typeOf(e.data)}`, expected: want === 'integer' ? 'an integer' : `${want}` });
         break;
       }
-      case 'format':
+      case 'format': {
+        const ipv4 = (e.params as { format: string }).format === 'ipv4';
         out.push({
           ...base,
           ...locate(path),
-          message: `\`${show(e.data)}\` is not a valid ${(e.params as { format: string }).format === 'ipv4' ? 'IPv4 address' : (e.params as { format: string }).format}`,
-          expected: 'four numbers 0-255 separated by dots, e.g. 192.168.100.10',
+          message: `\`${show(e.data)}\` is not a valid ${ipv4 ? 'IPv4 address' : 'URL'}`,
+          expected: ipv4 ? 'four numbers 0-255 separated by dots, e.g. 192.168.100.10' : (desc ?? 'a URL'),
         });
         break;
+      }
       case 'anyOf':
       case 'oneOf': {
         const branches = (ps?.[e.keyword] as Record<string, unknown>[] | undefined) ?? [];

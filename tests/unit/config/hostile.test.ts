@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PharosError, type ErrorDetail } from '../../../lib/errors.js';
-import { loadConfigText, REPO_ROOT } from '../../../lib/config/load.js';
+import { loadConfigText, loadSchema, REPO_ROOT } from '../../../lib/config/load.js';
+import { mmdebstrapArgs } from '../../../lib/tools/mmdebstrap.js';
 import { planSystem } from '../../../lib/config/plan.js';
 import { nthAddress, parseSubnet } from '../../../lib/config/ip.js';
 import { networkXml } from '../../../lib/libvirt/network.js';
@@ -141,6 +142,96 @@ test('item 5: every subnet prefix that validates also builds its network XML', (
     }
   }
   assert.equal(agree, Array.from({ length: 21 }, (_, i) => `/${i + 8}`));
+});
+
+// ------------------------------------------------ item 2: control characters, URLs, patterns
+
+const BEEGFS = (mp: string): string =>
+  variant('    slurm_config:', `    storage:\n      beegfs:\n        enabled: true\n        mount_point: ${JSON.stringify(mp)}\n        management_node: controller\n        metadata_nodes: [controller]\n        storage_nodes: [controller]\n    slurm_config:`);
+const GLOBAL = (yaml: string): string => variant('clusters:\n', `global:\n${yaml}\nclusters:\n`);
+
+test('item 2: a line break in beegfs.mount_point is refused (it would add a line to beegfs-mounts.conf)', () => {
+  const d = reject(BEEGFS('/mnt/a\n/etc/evil /etc/beegfs/x.conf'));
+  const p = hit(d, 'clusters.hpc.storage.beegfs.mount_point', 'not in the expected form');
+  assert.match(p.message, '"/mnt/a\\n/etc/evil', 'the value is shown escaped');
+  assert.not.match(p.message, '\n', 'no raw line break in the report');
+  assert.match(p.expected ?? '', 'no spaces or control characters');
+  // The same path without the line break is fine.
+  assert.ok(loadConfigText(BEEGFS('/mnt/beegfs'), 'ok.yaml', { env, host: HOST }));
+});
+
+for (const [what, mirror] of [
+  ['a line break adding a trusted source', 'http://deb.debian.org/debian\ndeb [trusted=yes] http://evil.example/ x main'],
+  ['a space adding APT options', 'http://deb.debian.org/debian [trusted=yes]'],
+  ['an ftp URL', 'ftp://deb.debian.org/debian'],
+  ['a sources.list line', 'deb [trusted=yes] http://evil.example/ x main'],
+] as const) {
+  test(`item 2: mirror with ${what} is refused`, () => {
+    const d = reject(GLOBAL(`  base_image:\n    source: mmdebstrap\n    mirror: ${JSON.stringify(mirror)}`));
+    const p = hit(d, 'global.base_image.mirror', /not in the expected form|not a valid URL/);
+    assert.match(p.expected ?? '', 'http, https or file');
+  });
+}
+
+test('item 2: mirror and cloud-image URLs that are URLs still load', () => {
+  for (const m of ['http://deb.debian.org/debian', 'https://mirror.example.org:8443/debian/', 'file:///srv/mirror/debian']) {
+    const l = loadConfigText(GLOBAL(`  base_image:\n    source: mmdebstrap\n    mirror: "${m}"`), 'ok.yaml', { env, host: HOST });
+    assert.ok(l.config.global?.base_image, m);
+  }
+});
+
+test('item 2: mmdebstrap itself refuses a mirror that is not one URL (defence under the schema)', () => {
+  assert.throws(() => mmdebstrapArgs({ suite: 'bookworm', target: '/tmp/t', include: [], mirror: 'http://a/\ndeb [trusted=yes] http://b/ x main' }), /mirror/);
+  assert.throws(() => mmdebstrapArgs({ suite: 'bookworm\nx', target: '/tmp/t', include: [] }), /suite/);
+  assert.equal(mmdebstrapArgs({ suite: 'bookworm', target: '/tmp/t', include: [], mirror: 'http://a/debian' }).slice(-3), ['bookworm', '/tmp/t', 'http://a/debian']);
+});
+
+for (const [field, from, to] of [
+  ['clusters.hpc.libvirt_uri', '    name: "b"', '    name: "b"\n    libvirt_uri: "qemu:///system\\n--readonly"'],
+  ['metadata.name', 'name: "broken"', 'name: "broken\\u202e"'],
+  ['metadata.description', 'description: "broken corpus"', 'description: "a\\u001b[2Jb"'],
+] as const) {
+  test(`item 2: control characters in ${field} are refused`, () => {
+    hit(reject(variant(from, to)), field, 'not in the expected form');
+  });
+}
+
+test('item 2: a multi-line description is still text', () => {
+  assert.ok(loadConfigText(variant('description: "broken corpus"', 'description: |\n    two\n    \tlines'), 'ok.yaml', { env, host: HOST }));
+});
+
+test('item 2: every schema pattern is anchored at both ends; every string is constrained', () => {
+  const loose: string[] = [];
+  const walk = (s: unknown, where: string): void => {
+    if (!s || typeof s !== 'object') return;
+    if (Array.isArray(s)) return s.forEach((x, i) => walk(x, `${where}[${i}]`));
+    const o = s as Record<string, unknown>;
+    const pat = o['pattern'];
+    if (typeof pat === 'string') {
+      // Anchored, and no alternation outside a group (`^a|b$` anchors each branch at one end only).
+      let depth = 0;
+      let topAlt = false;
+      for (let i = 0; i < pat.length; i++) {
+        const c = pat[i];
+        if (c === '\\') i++;
+        else if (c === '(') depth++;
+        else if (c === ')') depth--;
+        else if (c === '|' && depth === 0) topAlt = true;
+      }
+      if (!pat.startsWith('^') || !pat.endsWith('$') || pat.endsWith('\\$') || topAlt) loose.push(`${where}: ${pat}`);
+    }
+    if (o['type'] === 'string' && !('pattern' in o) && !('enum' in o) && !('const' in o) && !('format' in o) && !('anyOf' in o)) loose.push(`${where}: unconstrained string`);
+    for (const [k, v] of Object.entries(o)) walk(v, `${where}/${k}`);
+  };
+  walk(loadSchema(), '#');
+  assert.equal(loose, []);
+});
+
+test('item 2: Kubernetes names are names (a template in kubernetes_config.cni is refused)', () => {
+  const cloud = readFileSync(join(REPO_ROOT, 'config', 'example-multi-gpu-clusters.yaml'), 'utf8');
+  assert.match(cloud, 'cni: "calico"');
+  const d = reject(cloud.replace('cni: "calico"', `cni: "{{ lookup('pipe','touch /tmp/x') }}"`), 'example.yaml');
+  hit(d, 'clusters.cloud.kubernetes_config.cni', 'not in the expected form');
 });
 
 test.run();
