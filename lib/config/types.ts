@@ -26,7 +26,7 @@ export type BaseImageCloud = {
   checksum: string;
 };
 
-/** A local qcow2 file, absolute or relative to the directory Pharos runs in (not a URL: no `scheme:` before the first `/`, which QEMU would open as a protocol; no control characters). Paths under build/packer/ naming hpc-controller, hpc-compute or cloud-base mean the image Pharos builds. */
+/** A local qcow2 file, absolute or relative to the config file's directory (not a URL: no `scheme:` before the first `/`, which QEMU would open as a protocol; no control characters). Paths under build/packer/ naming hpc-controller, hpc-compute or cloud-base mean the image Pharos builds. */
 export type BaseImagePath = string;
 
 export type Network = {

@@ -7,11 +7,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PharosError, type ErrorDetail } from '../../../lib/errors.js';
 import { loadConfigText, loadSchema, REPO_ROOT } from '../../../lib/config/load.js';
 import { mmdebstrapArgs } from '../../../lib/tools/mmdebstrap.js';
+import * as qemuImg from '../../../lib/tools/qemu-img.js';
+import { assertSafeName } from '../../../lib/tools/virsh.js';
 import { planSystem } from '../../../lib/config/plan.js';
 import { nthAddress, parseSubnet } from '../../../lib/config/ip.js';
 import { networkXml } from '../../../lib/libvirt/network.js';
@@ -232,6 +235,59 @@ test('item 2: Kubernetes names are names (a template in kubernetes_config.cni is
   assert.match(cloud, 'cni: "calico"');
   const d = reject(cloud.replace('cni: "calico"', `cni: "{{ lookup('pipe','touch /tmp/x') }}"`), 'example.yaml');
   hit(d, 'clusters.cloud.kubernetes_config.cni', 'not in the expected form');
+});
+
+// ------------------------------------------------ item 3: paths as options or URLs
+
+const IMAGE = (p: string): string => variant('    name: "b"', `    name: "b"\n    base_image_path: ${JSON.stringify(p)}`);
+
+for (const url of ['nbd://127.0.0.1:1/x.qcow2', 'json:{"file.driver":"nbd","file.host":"127.0.0.1"}.qcow2', 'file:x.qcow2', 'http://example.org/x.qcow2']) {
+  test(`item 3: base_image_path ${url} is refused (QEMU would open it as a protocol)`, () => {
+    const p = hit(reject(IMAGE(url)), 'clusters.hpc.base_image_path', 'not in the expected form');
+    assert.match(p.expected ?? '', 'not a URL');
+  });
+}
+
+test('item 3: a relative image path is a file beside the config, absolute in the plan', () => {
+  const file = join(FIX, 'somewhere', 'c.yaml');
+  for (const [given, want] of [
+    ['-U.qcow2', join(dirname(file), '-U.qcow2')],
+    ['images/a:b.qcow2', join(dirname(file), 'images', 'a:b.qcow2')],
+    ['/srv/img/x.qcow2', '/srv/img/x.qcow2'],
+  ] as const) {
+    const plan = planSystem(loadConfigText(IMAGE(given), file, { env, host: HOST }));
+    assert.equal(plan.clusters[0]!.nodes[0]!.image, { kind: 'path', path: want }, given);
+  }
+});
+
+test('item 3: qemu-img gets every path so it cannot read it as an option or a protocol (real qemu-img)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-qarg-'));
+  const cwd = process.cwd();
+  try {
+    process.chdir(dir);
+    await qemuImg.create('-U.qcow2', 1024 * 1024);
+    const i = await qemuImg.info('-U.qcow2');
+    assert.is(i.virtualSize, 1024 * 1024);
+    assert.is(i.filename, join(dir, '-U.qcow2'));
+    await qemuImg.createOverlay('nbd:x.qcow2', '-U.qcow2');
+    assert.is((await qemuImg.info('nbd:x.qcow2')).backingFilename, join(dir, '-U.qcow2'));
+    // A URL-like name is looked up as a file, never connected to.
+    try {
+      await qemuImg.info('nbd://127.0.0.1:1/x.qcow2');
+      assert.unreachable('no such file');
+    } catch (e) {
+      assert.match(String((e as Error).message), /No such file/);
+      assert.not.match(String((e as Error).message), /Failed to connect/);
+    }
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('item 3: a libvirt object name cannot start with "-" (virsh would read an option)', () => {
+  assert.throws(() => assertSafeName('domain', '--all'), /invalid libvirt domain name/);
+  assertSafeName('domain', 'pharos-controller');
 });
 
 test.run();
