@@ -83,7 +83,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
       run: async (ctx) => {
         const inv = ctx.deps.inventory as InventoryOut;
         ctx.phase('ansible-playbook');
-        const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.ini, signal: ctx.signal, onLine: (l) => ctx.log(l) });
+        const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.yaml, signal: ctx.signal, onLine: (l) => ctx.log(l) });
         ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
         const prev = ctx.previous as DeployOut | undefined;
         const changedAt = res.changed > 0 ? new Date().toISOString() : (prev?.changedAt ?? null);

@@ -17,6 +17,7 @@ import * as formatsNs from 'ajv-formats';
 import { PharosError, type ErrorDetail } from '../errors.js';
 import type { ClusterConfig } from './types.js';
 import { expandDocument } from './expand.js';
+import { checkAliases } from './aliases.js';
 import { closest } from './hints.js';
 import { checkRules, fieldPath, type HostCapacity, type Path } from './rules.js';
 import { applyCompat, strictDetail, type CompatRewrite } from './compat.js';
@@ -65,7 +66,7 @@ function getValidator(): ValidateFunction {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, verbose: true });
   const mod = formatsNs as unknown as { default: AddFormats | { default: AddFormats } };
   const addFormats: AddFormats = typeof mod.default === 'function' ? mod.default : mod.default.default;
-  addFormats(ajv, ['ipv4']);
+  addFormats(ajv, ['ipv4', 'uri']);
   validator = ajv.compile(loadSchema());
   return validator;
 }
@@ -111,7 +112,8 @@ function decodePath(instancePath: string): Path {
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  // A string with control characters is shown escaped, so a line break cannot fake a line of the report.
+  const s = typeof v === 'string' ? (/\p{C}/u.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -197,14 +199,16 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
         out.push({ ...base, ...locate(path), message: `wrong type: got ${typeOf(e.data)}`, expected: want === 'integer' ? 'an integer' : `${want}` });
         break;
       }
-      case 'format':
+      case 'format': {
+        const ipv4 = (e.params as { format: string }).format === 'ipv4';
         out.push({
           ...base,
           ...locate(path),
-          message: `\`${show(e.data)}\` is not a valid ${(e.params as { format: string }).format === 'ipv4' ? 'IPv4 address' : (e.params as { format: string }).format}`,
-          expected: 'four numbers 0-255 separated by dots, e.g. 192.168.100.10',
+          message: `\`${show(e.data)}\` is not a valid ${ipv4 ? 'IPv4 address' : 'URL'}`,
+          expected: ipv4 ? 'four numbers 0-255 separated by dots, e.g. 192.168.100.10' : (desc ?? 'a URL'),
         });
         break;
+      }
       case 'anyOf':
       case 'oneOf': {
         const branches = (ps?.[e.keyword] as Record<string, unknown>[] | undefined) ?? [];
@@ -250,9 +254,13 @@ export function schemaDetails(errs: ErrorObject[], file: string, locate: ReturnT
       case 'minItems':
         out.push({ ...base, ...locate(path), message: `the list is too short`, expected: `at least ${(e.params as { limit: number }).limit} item(s)` });
         break;
+      case 'maxItems':
+        out.push({ ...base, ...locate(path), message: `the list has ${Array.isArray(e.data) ? e.data.length : 'too many'} items`, expected: `at most ${(e.params as { limit: number }).limit}`, hint: desc });
+        break;
       case 'minimum':
       case 'maximum':
-        out.push({ ...base, ...locate(path), message: `${show(e.data)} is out of range`, expected: `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}` });
+        // The schema's description says what the bound is for.
+        out.push({ ...base, ...locate(path), message: `${show(e.data)} is out of range`, expected: `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}`, hint: desc });
         break;
       case 'minProperties':
         out.push({ ...base, ...locate(path), message: 'nothing defined here', expected: `at least ${(e.params as { limit: number }).limit} entry (e.g. hpc)` });
@@ -340,7 +348,15 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
   const expandErrors = expandDocument(doc, vars, file, lc, source);
   if (expandErrors.length) fail(file, expandErrors);
 
-  const data: unknown = doc.toJS();
+  const aliasErrors = checkAliases(doc, file, lc);
+  if (aliasErrors.length) fail(file, aliasErrors);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // checkAliases() stops every alias problem the yaml library knows of; this is the net under it.
+    fail(file, [{ file, line: 1, column: 1, message: `YAML: ${(e as Error).message}`, hint: 'check the anchors (&name) and aliases (*name) in the file' }]);
+  }
   const validate = getValidator();
   const locate = makeLocator(doc, lc);
   if (!validate(data)) fail(file, schemaDetails(validate.errors ?? [], file, locate));

@@ -12,7 +12,7 @@
  *   0x02 set) and unicast (bit 0x01 clear); stable across runs and machines.
  * - Images: a `base_image_path` under `build/packer/` naming hpc-controller,
  *   hpc-compute or cloud-base means the image Pharos builds; any other path is a
- *   user image. No path at all: controller → hpc-controller, compute →
+ *   user image, made absolute against the config file's directory. No path at all: controller → hpc-controller, compute →
  *   hpc-compute, cloud → cloud-base.
  * - Acceleration: `mode`, else `enable_kvm: false` → tcg, else auto.
  * - Shared storage: `storage.shared`, else beegfs when beegfs is enabled, else
@@ -22,6 +22,7 @@
  * - `user` network mode: SSH of VM i of cluster c forwarded from 127.0.0.1 port
  *   22200 + 100·c + i (c = 0 for hpc, 1 for cloud; i in node order).
  */
+import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type {
   AccelerationSetting,
@@ -56,7 +57,10 @@ export function macFor(name: string): string {
 
 const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base'] as const;
 
-export function imageRef(path: string | undefined, role: NodePlan['role']): ImageRef {
+/** A node's image. A user path is made absolute against `baseDir` (the config
+ *  file's directory), so no tool gets a relative path it could read as an
+ *  option (`-U.qcow2`) and the config means the same file from any directory. */
+export function imageRef(path: string | undefined, role: NodePlan['role'], baseDir: string = process.cwd()): ImageRef {
   if (path === undefined) {
     const name = role === 'controller' ? 'hpc-controller' : role === 'compute' ? 'hpc-compute' : 'cloud-base';
     return { kind: 'built', name };
@@ -68,7 +72,7 @@ export function imageRef(path: string | undefined, role: NodePlan['role']): Imag
       if (file === `${name}.qcow2` || norm.includes(`/packer/${name}/`)) return { kind: 'built', name };
     }
   }
-  return { kind: 'path', path };
+  return { kind: 'path', path: resolve(baseDir, path) };
 }
 
 function pciPlan(d: PciDevice): PciDevicePlan {
@@ -128,7 +132,7 @@ function networkPlan(c: ConfigCluster): NetworkPlan {
   };
 }
 
-function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number, nodeIndex: number): NodePlan {
+function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number, nodeIndex: number, configDir: string): NodePlan {
   const p: NodePlan = {
     name: n.name,
     shortName: n.shortName,
@@ -140,7 +144,7 @@ function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number
     // The rules guarantee an address for every node of a loaded config.
     ip: n.ip ?? '',
     mac: macFor(n.name),
-    image: imageRef(n.baseImagePath, n.role),
+    image: imageRef(n.baseImagePath, n.role, configDir),
     autoStart: n.autoStart,
     pcie: n.pcie.map(pciPlan),
     virtiofs: n.virtiofs.map((m) => {
@@ -206,7 +210,7 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
     const hw = c.cfg.hardware?.acceleration;
     const acceleration = accelerationSetting(hw);
     const network = networkPlan(c);
-    const nodes = c.nodes.map((n, i) => nodePlan(n, network.mode, ci, i));
+    const nodes = c.nodes.map((n, i) => nodePlan(n, network.mode, ci, i, dirname(loaded.path)));
     const hasGpu = nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
     const perf = hw?.performance;
     const plan: ClusterPlan = {

@@ -81,9 +81,7 @@ export function checkRules(cfg: ClusterConfig, file: string, locate: Locator, ho
           }),
         );
       }
-      if (subnet.prefix > 28) {
-        errors.push(at(subnetPath, { message: `subnet /${subnet.prefix} is too small for a cluster`, expected: 'a prefix of /28 or shorter' }));
-      }
+      // The prefix range (/8 to /28) is the schema's pattern, the one rule the network XML also keeps.
     } catch {
       errors.push(at(subnetPath, { message: `\`${c.cfg.network.subnet}\` is not a valid IPv4 subnet`, expected: 'a.b.c.d/N with each part 0-255' }));
     }

@@ -2,7 +2,7 @@
 // Regenerate: npx tsx lib/config/gen-types.ts
 /* eslint-disable */
 
-/** Libvirt connection URI. Default: $LIBVIRT_DEFAULT_URI, else qemu:///system. */
+/** Libvirt connection URI (printable ASCII, no spaces). Default: $LIBVIRT_DEFAULT_URI, else qemu:///system. */
 export type LibvirtUri = string;
 
 /** Where the Debian base image comes from: built with mmdebstrap from a mirror (default), or a downloaded cloud image verified by checksum. */
@@ -12,7 +12,7 @@ export type BaseImageMmdebstrap = {
   source: "mmdebstrap" | "cloud-image";
   /** Debian suite, default bookworm. */
   suite?: string;
-  /** Debian mirror URL, default http://deb.debian.org/debian. */
+  /** Debian mirror URL (http, https or file; one URL, no spaces or line breaks, which APT would read as more sources), default http://deb.debian.org/debian. */
   mirror?: string;
   /** Extra packages installed into the base image. */
   packages?: string[];
@@ -20,16 +20,17 @@ export type BaseImageMmdebstrap = {
 
 export type BaseImageCloud = {
   source: "cloud-image";
+  /** Cloud image URL: http, https or file, one URL with no spaces. */
   url: string;
   /** sha256:<64 lower-case hex digits> */
   checksum: string;
 };
 
-/** A qcow2 image, absolute or relative to the directory Pharos runs in. Paths under build/packer/ naming hpc-controller, hpc-compute or cloud-base mean the image Pharos builds. */
+/** A local qcow2 file, absolute or relative to the config file's directory (not a URL: no `scheme:` before the first `/`, which QEMU would open as a protocol; no control characters). Paths under build/packer/ naming hpc-controller, hpc-compute or cloud-base mean the image Pharos builds. */
 export type BaseImagePath = string;
 
 export type Network = {
-  /** IPv4 CIDR, e.g. 192.168.100.0/24 */
+  /** IPv4 CIDR with a prefix from /8 to /28, e.g. 192.168.100.0/24 (a /29 or smaller leaves no room for the gateway, DHCP and the nodes; shorter than /8 is no LAN a host can route). */
   subnet: string;
   /** Linux bridge name (at most 15 characters). */
   bridge: string;
@@ -53,24 +54,36 @@ export type PciePassthrough = {
 
 export type VirtioFsMount = {
   tag: string;
-  /** Absolute host path */
+  /** Absolute host path (no control characters). */
   host_path: string;
+  /** Absolute guest path, no spaces or control characters (it is a field of a mount table). */
   mount_point: string;
+  /** User name or uid in the guest. */
   owner?: string;
+  /** Group name or gid in the guest. */
   group?: string;
   mode?: string;
+  /** Mount options, comma-separated, no spaces or control characters. */
   options?: string;
 };
+
+/** A node of this cluster by its short name (controller, compute-01, ...). */
+export type NodeRef = string;
+
+/** A Kubernetes component name, e.g. calico, nginx, local-path (lower-case letters, digits, - and .). */
+export type K8sName = string;
 
 export type VirtioFsMounts = VirtioFsMount[];
 
 export type BeegfsConfig = {
   enabled: boolean;
+  /** Absolute guest path, no spaces or control characters (it is a field of beegfs-mounts.conf). */
   mount_point: string;
-  management_node?: string;
-  metadata_nodes?: string[];
-  storage_nodes?: string[];
+  management_node?: NodeRef;
+  metadata_nodes?: NodeRef[];
+  storage_nodes?: NodeRef[];
   client_config?: {
+    /** Mount options, comma-separated, no spaces or control characters. */
     mount_options?: string;
     auto_mount?: boolean;
   };
@@ -102,6 +115,7 @@ export type HardwareAcceleration = {
   cpu_features?: string[];
   numa_topology?: {
     nodes?: number;
+    /** MiB per NUMA node, at most 4194304 (4 TiB, the bound of memory_gb). */
     memory_per_node?: number;
   } | null;
   cpu_topology?: {
@@ -122,9 +136,11 @@ export type Hardware = {
 };
 
 export type ControllerNode = {
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
-  /** Overlay disk size in GB (the old tool required 10; Pharos images fit in 2). */
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size; the old tool required 10; Pharos images fit in 2). */
   disk_gb: number;
   ip_address: string;
   base_image_path?: BaseImagePath;
@@ -132,8 +148,11 @@ export type ControllerNode = {
 };
 
 export type ComputeNode = {
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size). */
   disk_gb: number;
   /** Static IPv4 address, or DHCP (Pharos assigns the next free address). */
   ip: string;
@@ -147,10 +166,14 @@ export type ComputeNode = {
 };
 
 export type ComputeNodeTemplate = {
+  /** Number of identical nodes, 1 to 1024 (checked before the template is expanded; a cluster of VMs on one host is far smaller). */
   count: number;
   ip: "DHCP";
+  /** vCPUs, 1 to 1024 (QEMU's limit per guest is in that range, and no workstation has more cores). */
   cpu_cores: number;
+  /** Memory in GiB, 1 to 4096 (4 TiB: more than a workstation holds; a larger number is a typo or a MiB/GiB mix-up). */
   memory_gb: number;
+  /** Overlay disk size in GB, 2 to 65536 (64 TiB, the qcow2 limit with the default cluster size). */
   disk_gb: number;
   auto_start?: boolean;
   base_image_path?: BaseImagePath;
@@ -193,9 +216,9 @@ export type CloudCluster = {
   control_plane: ControllerNode;
   worker_nodes: NodeGroup;
   kubernetes_config: {
-    cni: string;
-    ingress: string;
-    storage_class: string;
+    cni: K8sName;
+    ingress: K8sName;
+    storage_class: K8sName;
   };
 };
 
@@ -204,7 +227,9 @@ export type ClusterConfig = {
   /** Format version; only "1.0" exists. */
   version: string;
   metadata: {
+    /** Name of the config, one line of text (no control characters). */
     name: string;
+    /** Free text; lines and tabs, no other control characters. */
     description: string;
   };
   /** Settings shared by every cluster (Pharos additions; the old format had none). */

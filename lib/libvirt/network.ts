@@ -31,7 +31,7 @@ export function prefixToNetmask(prefix: number): string {
 export function subnetInfo(cidr: string): { network: string; prefix: number; netmask: string; gateway: string; dhcpStart: string; dhcpEnd: string } {
   const [addr, p] = cidr.split('/');
   const prefix = Number(p);
-  if (!addr || !Number.isInteger(prefix) || prefix < 8 || prefix > 29) throw new PharosError(`bad subnet ${cidr}`, { hint: 'use a CIDR such as 192.168.100.0/24' });
+  if (!addr || !Number.isInteger(prefix) || prefix < 8 || prefix > 28) throw new PharosError(`bad subnet ${cidr}`, { hint: 'use a CIDR from /8 to /28 such as 192.168.100.0/24 (the schema\'s rule)' });
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const net = (ipToInt(addr) & mask) >>> 0;
   const bcast = (net | (~mask >>> 0)) >>> 0;

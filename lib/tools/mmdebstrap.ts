@@ -4,6 +4,7 @@
  * chooses the output form by the target's name (a directory here).
  */
 import { exec } from './exec.js';
+import { PharosError } from '../errors.js';
 
 export interface MmdebstrapOptions {
   suite: string;
@@ -27,7 +28,17 @@ export interface MmdebstrapOptions {
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
+/** One URL, nothing mmdebstrap could read as more of a sources.list line:
+ *  it writes `deb MIRROR SUITE COMPONENTS`, so a space or a line break would add
+ *  options or whole sources (`[trusted=yes]`). The config schema says the same. */
+const MIRROR_RE = /^(https?|file):\/\/[!-~]+$/;
+const SUITE_RE = /^[a-z][a-z0-9-]*$/;
+
 export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
+  if (o.mirror !== undefined && !MIRROR_RE.test(o.mirror)) {
+    throw new PharosError(`mmdebstrap mirror ${JSON.stringify(o.mirror)} is not one http, https or file URL`, { hint: 'set global.base_image.mirror to a URL such as http://deb.debian.org/debian', exitCode: 2 });
+  }
+  if (!SUITE_RE.test(o.suite)) throw new PharosError(`mmdebstrap suite ${JSON.stringify(o.suite)} is not a suite name`, { hint: 'e.g. bookworm', exitCode: 2 });
   const args = [`--variant=${o.variant ?? 'apt'}`, '--mode=root', '--format=directory'];
   if (o.target.endsWith('.tar') || o.target.endsWith('.tar.gz') || o.target.endsWith('.tar.zst')) {
     args[2] = '--format=tar';

@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { exec, ExecError, type ExecOptions } from './exec.js';
 import { PharosError } from '../errors.js';
 
-/** Names we pass into virsh's own command language must not need quoting. */
-const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
+/** Names we pass into virsh's own command language must not need quoting,
+ *  and must not start with `-`, which virsh would read as an option. */
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 
 export function assertSafeName(kind: string, name: string): void {
   if (!SAFE_NAME.test(name)) {

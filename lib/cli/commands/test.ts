@@ -147,7 +147,7 @@ export function register(program: Command): void {
         let results = await suiteReports(paths.stateDir, suites);
         if (ok) {
           // A second deploy of the whole runtime playbook must change nothing.
-          const inv = path.join(paths.stateDir, 'clusters', plan.name, 'inventory.ini');
+          const inv = path.join(paths.stateDir, 'clusters', plan.name, 'inventory.yml');
           process.stderr.write('idempotency: running the runtime playbook a second time\n');
           const again = await secondDeploy(inv, () => {});
           const changed = Object.entries(again.hosts).filter(([, n]) => n > 0);

@@ -80,7 +80,7 @@ test('images: built vs user paths', () => {
   assert.equal(imageRef('build/packer/hpc-compute/hpc-compute/hpc-compute.qcow2', 'compute'), { kind: 'built', name: 'hpc-compute' });
   assert.equal(imageRef('/abs/x/build/packer/cloud-base/cloud-base.qcow2', 'cpu-worker'), { kind: 'built', name: 'cloud-base' });
   assert.equal(imageRef('/var/lib/images/mine.qcow2', 'compute'), { kind: 'path', path: '/var/lib/images/mine.qcow2' });
-  assert.equal(imageRef('hpc-compute.qcow2', 'compute'), { kind: 'path', path: 'hpc-compute.qcow2' });
+  assert.equal(imageRef('hpc-compute.qcow2', 'compute', '/cfg'), { kind: 'path', path: '/cfg/hpc-compute.qcow2' });
   assert.equal(imageRef(undefined, 'controller'), { kind: 'built', name: 'hpc-controller' });
 });
 
