@@ -26,11 +26,11 @@ import { renderFirstbootConfig } from '../images/firstboot.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot, type ClusterPaths } from './paths.js';
 import {
   listStates,
+  newState,
   readGpuOwners,
   readState,
   writeGpuOwners,
   writeState,
-  STATE_VERSION,
   type ClusterState,
   type VmRecord,
 } from './state.js';
@@ -537,20 +537,6 @@ export interface StartReport {
   pool: EnsureResult;
   vms: VmReport[];
   ms: number;
-}
-
-export function newState(plan: ClusterPlan, env: ClusterEnv): ClusterState {
-  return {
-    version: STATE_VERSION,
-    cluster: plan.name,
-    uri: env.uri,
-    networkMode: plan.network.mode,
-    network: plan.network.libvirtName,
-    pool: poolName(plan.name),
-    poolDir: env.paths.poolDir,
-    vms: {},
-    updatedAt: new Date().toISOString(),
-  };
 }
 
 /**

@@ -9,7 +9,7 @@
  * the steps, so a failure anywhere in a whole-cluster start undoes them all.
  *
  * Several VM targets of one cluster run at once in one process: state.json is
- * updated under an in-process lock (read, change one record, write atomically).
+ * updated through `updateState` (state.ts), serialised within the process.
  */
 import { rm } from 'node:fs/promises';
 import type { ClusterPlan, NodePlan } from '../model.js';
@@ -27,7 +27,6 @@ import {
   diskNeedsRecreate,
   ensureDisk,
   ensureDomain,
-  newState,
   startDomain,
   stopDomain,
   waitForSsh,
@@ -35,26 +34,7 @@ import {
   type ClusterEnv,
   type NodeImage,
 } from './ops.js';
-import { readState, writeState, type ClusterState, type VmRecord } from './state.js';
-
-const stateLocks = new Map<string, Promise<unknown>>();
-
-/** Read-modify-write of a cluster's state.json, serialised within this process. */
-export async function updateState<T>(plan: ClusterPlan, env: ClusterEnv, change: (s: ClusterState) => T | Promise<T>): Promise<T> {
-  const file = env.paths.stateFile;
-  const prev = stateLocks.get(file) ?? Promise.resolve();
-  const next = prev.then(async () => {
-    const s = (await readState(file)) ?? newState(plan, env);
-    const r = await change(s);
-    s.uri = env.uri;
-    s.networkMode = plan.network.mode;
-    s.network = plan.network.libvirtName;
-    await writeState(file, s);
-    return r;
-  });
-  stateLocks.set(file, next.catch(() => undefined));
-  return next;
-}
+import { updateState, type VmRecord } from './state.js';
 
 export interface ReadyOptions {
   /** Wait for the guest's SSH banner (default true). */
