@@ -7,8 +7,10 @@
  * undo stack: when any step fails, what THIS run created (networks, pools,
  * overlays, domains, started VMs) is undone in reverse order, so a failed start
  * leaves no orphans and no half-written state. `destroyCluster` is idempotent and
- * also finds leftovers by name prefix (`<cluster>-…`), skipping domains whose
- * Pharos metadata names a different cluster.
+ * removes only what is the cluster's own: domains whose Pharos metadata names it,
+ * networks and pools its state records; anything else sharing the `<cluster>-`
+ * prefix is reported and left alone. The `ensure*` steps likewise refuse to
+ * adopt a same-named object Pharos did not create.
  */
 import { mkdir, readFile, rm, stat, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +29,8 @@ import { clusterPaths, defaultDataRoot, defaultStateRoot, type ClusterPaths } fr
 import {
   listStates,
   newState,
+  recordObject,
+  recordsObject,
   readGpuOwners,
   readState,
   writeGpuOwners,
@@ -165,6 +169,8 @@ export async function ensureNetwork(plan: ClusterPlan, env: ClusterEnv): Promise
   if (active === undefined) {
     await virsh.network.define(env.uri, want);
     try {
+      // Recorded before anything else can fail: destroy removes what state records.
+      await recordObject(plan, env, 'network', name);
       await virsh.network.start(env.uri, name);
       await virsh.network.autostart(env.uri, name);
     } catch (e) {
@@ -174,6 +180,16 @@ export async function ensureNetwork(plan: ClusterPlan, env: ClusterEnv): Promise
     return { action: 'created', message: `network ${name} created (${plan.network.mode}, bridge ${plan.network.bridge})` };
   }
   const have = await virsh.network.dumpxml(env.uri, name);
+  if (!recordsObject(await readState(env.paths.stateFile), 'network', name)) {
+    // Not ours by the record: identical to what we would define is adopted
+    // (changing nothing); anything else is someone else's and left alone.
+    if (networkFingerprint(have) !== networkFingerprint(want)) {
+      throw new PharosError(`network ${name} exists, and cluster ${plan.name}'s state does not record it: it was not created by pharos`, {
+        hint: `pharos changes nothing it did not create: remove or rename it yourself (virsh -c ${env.uri} net-undefine ${name}), or choose another cluster name`,
+      });
+    }
+    await recordObject(plan, env, 'network', name);
+  }
   if (networkFingerprint(have) !== networkFingerprint(want)) {
     // Redefining an active network detaches running guests' NICs; the caller's
     // VMs are restarted by their own targets when their spec changed too.
@@ -200,15 +216,25 @@ export async function removePool(uri: string, name: string): Promise<void> {
   await ignoreNotFound(virsh.pool.undefine(uri, name));
 }
 
-export async function ensurePool(plan: Pick<ClusterPlan, 'name'>, env: ClusterEnv): Promise<EnsureResult & { dir: string; createdDir: boolean }> {
+export async function ensurePool(plan: ClusterPlan, env: ClusterEnv): Promise<EnsureResult & { dir: string; createdDir: boolean }> {
   const name = poolName(plan.name);
   const dir = env.paths.poolDir;
+  const active = await virsh.pool.isActive(env.uri, name);
+  if (active !== undefined && !recordsObject(await readState(env.paths.stateFile), 'pool', name)) {
+    // Not ours by the record: a pool on our own directory is adopted, any other is left alone.
+    const path = /<path>([^<]*)<\/path>/.exec(await virsh.pool.dumpxml(env.uri, name))?.[1];
+    if (path !== dir) {
+      throw new PharosError(`storage pool ${name} exists (at ${path ?? 'an unknown path'}), and cluster ${plan.name}'s state does not record it: it was not created by pharos`, {
+        hint: `pharos changes nothing it did not create: remove or rename it yourself (virsh -c ${env.uri} pool-undefine ${name}), or choose another cluster name`,
+      });
+    }
+  }
   const createdDir = !(await exists(dir));
   await mkdir(dir, { recursive: true });
   // QEMU (libvirt-qemu under qemu:///system) must traverse to the overlays.
   await chmod(dir, 0o711);
   await mkdir(env.paths.consoleDir, { recursive: true, mode: 0o700 });
-  const active = await virsh.pool.isActive(env.uri, name);
+  await recordObject(plan, env, 'pool', name);
   if (active === undefined) {
     await virsh.pool.define(env.uri, poolXml(name, dir));
     await virsh.pool.start(env.uri, name);
@@ -338,6 +364,12 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
 export async function ensureDomain(spec: DomainSpec, env: ClusterEnv, probe?: DomainProbe): Promise<DomainResult> {
   const hash = specHash(spec);
   const p = probe ?? (await probeDomains(env.uri, [spec.name])).domains.get(spec.name) ?? { exists: false };
+  if (p.exists && p.cluster !== spec.cluster) {
+    throw new PharosError(
+      `domain ${spec.name} exists and ${p.cluster ? `belongs to cluster ${p.cluster}` : 'was not created by pharos (no Pharos metadata)'}, not to cluster ${spec.cluster}`,
+      { hint: `pharos changes nothing it did not create: remove or rename it yourself (virsh -c ${env.uri} undefine ${spec.name}), or choose another cluster name` },
+    );
+  }
   if (!p.exists) {
     await virsh.domain.define(env.uri, domainXml(spec));
     return { action: 'created', restartNeeded: false, specHash: hash, message: `domain ${spec.name} defined` };
@@ -562,6 +594,12 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     if (env.domainType === 'qemu' && ['host-passthrough', 'host-model', 'host'].includes(plan.cpu.model)) {
       log(`TCG: CPU model ${plan.cpu.model} needs KVM; VMs get QEMU's "max" CPU (everything TCG emulates) instead`);
     }
+    // state.json is written as the network, the pool and each VM converge; a
+    // failed run puts back what was there.
+    undo.push(`state of ${plan.name}`, async () => {
+      if (prevStateText === undefined) await rm(env.paths.stateFile, { force: true });
+      else await writeState(env.paths.stateFile, JSON.parse(prevStateText) as ClusterState);
+    });
     const net = await ensureNetwork(plan, env);
     log(net.message);
     if (net.action === 'created') undo.push(`network ${plan.network.libvirtName}`, () => removeNetwork(env.uri, plan.network.libvirtName));
@@ -587,11 +625,6 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
       );
     }
 
-    // state.json is written per VM as it converges; a failed run puts back what was there.
-    undo.push(`state of ${plan.name}`, async () => {
-      if (prevStateText === undefined) await rm(env.paths.stateFile, { force: true });
-      else await writeState(env.paths.stateFile, JSON.parse(prevStateText) as ClusterState);
-    });
     const probe = await probeDomains(env.uri, plan.nodes.map((n) => n.name));
     const reports: VmReport[] = [];
     const records: VmRecord[] = [];
@@ -647,12 +680,24 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
 // ------------------------------------------------------ cluster: stop
 
 export interface StopReport {
-  vms: { name: string; action: StopResult['action']; ms: number }[];
+  vms: { name: string; action: StopResult['action'] | 'would-stop'; ms: number }[];
 }
 
-export async function stopVms(uri: string, names: string[], stateRoot: string, opts: { timeoutMs?: number } = {}): Promise<StopReport> {
+export interface StopOptions {
+  timeoutMs?: number;
+  /** Say what would stop (`would-stop`, `already-stopped`, `absent`); touch nothing. */
+  dryRun?: boolean;
+}
+
+async function wouldStop(uri: string, name: string): Promise<StopReport['vms'][number]> {
+  const st = await virsh.domain.state(uri, name);
+  return { name, action: st === undefined ? 'absent' : st === 'shut off' || st === 'crashed' ? 'already-stopped' : 'would-stop', ms: 0 };
+}
+
+export async function stopVms(uri: string, names: string[], stateRoot: string, opts: StopOptions = {}): Promise<StopReport> {
   const vms = await Promise.all(
     names.map(async (name) => {
+      if (opts.dryRun) return wouldStop(uri, name);
       const r = await stopDomain(uri, name, opts);
       await releaseGpus(stateRoot, { vm: name });
       return { name, action: r.action, ms: r.ms };
@@ -661,7 +706,7 @@ export async function stopVms(uri: string, names: string[], stateRoot: string, o
   return { vms };
 }
 
-export async function stopCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: { timeoutMs?: number } = {}): Promise<StopReport> {
+export async function stopCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: StopOptions = {}): Promise<StopReport> {
   const state = await readState(env.paths.stateFile);
   if (!state) throw new PharosError(`cluster ${cluster} has no state (never started, or destroyed)`, { hint: `pharos cluster start` });
   return stopVms(state.uri, Object.keys(state.vms), env.stateRoot, opts);
@@ -674,71 +719,77 @@ export interface DestroyReport {
   networks: string[];
   pools: string[];
   files: string[];
+  /** Objects sharing the cluster's name prefix that are not its own: untouched, `kind name: why`. */
+  leftAlone: string[];
+}
+
+export interface DestroyOptions {
+  /** The cluster's plan, when known: its node names are looked at too. */
+  plan?: ClusterPlan;
+  /** Report what would go (and what is left alone); touch nothing. */
+  dryRun?: boolean;
 }
 
 /**
- * Remove domains, overlays, pool, networks, console logs, keys and state of a
- * cluster. Finds leftovers by the `<cluster>-` name prefix; idempotent.
+ * Remove a cluster: its domains (those whose Pharos metadata names this
+ * cluster), the networks and pools its state records, overlays, console logs,
+ * keys and state. Anything else named `<cluster>-…` — a domain without Pharos
+ * metadata or of another cluster, a network or pool the state does not record —
+ * is reported in `leftAlone` and never touched. Idempotent; `dryRun` only reports.
  */
-export async function destroyCluster(
-  cluster: string,
-  env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>,
-  plan?: ClusterPlan,
-): Promise<DestroyReport> {
+export async function destroyCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: DestroyOptions = {}): Promise<DestroyReport> {
   virsh.assertSafeName('cluster', cluster);
+  const { plan, dryRun = false } = opts;
   const state = await readState(env.paths.stateFile);
   const uri = state?.uri ?? env.uri;
   const prefix = `${cluster}-`;
   const others = (await listStates(env.stateRoot)).filter((s) => s.cluster !== cluster);
-  const ownedByOther = (n: string): boolean => others.some((s) => (s.cluster.length > cluster.length && n.startsWith(`${s.cluster}-`)) || n in s.vms);
+  const report: DestroyReport = { domains: [], networks: [], pools: [], files: [], leftAlone: [] };
+  const leave = (kind: 'network' | 'pool', n: string): void => {
+    const other = others.find((s) => recordsObject(s, kind, n));
+    report.leftAlone.push(`${kind} ${n}: ${other ? `cluster ${other.cluster}'s` : 'not created by pharos'}`);
+  };
 
   const listed = await virsh.domain.list(uri);
   const candidates = new Set<string>([
     ...Object.keys(state?.vms ?? {}),
     ...(plan?.nodes.map((n) => n.name) ?? []),
-    ...listed.filter((n) => n.startsWith(prefix) && !ownedByOther(n)),
+    ...listed.filter((n) => n.startsWith(prefix)),
   ]);
   const probe = await probeDomains(uri, [...candidates].filter((n) => listed.includes(n)));
-  const report: DestroyReport = { domains: [], networks: [], pools: [], files: [] };
   for (const [name, p] of probe.domains) {
     if (!p.exists) continue;
-    if (p.cluster && p.cluster !== cluster) continue; // another cluster's VM that shares our prefix
-    if (p.state === 'running' || p.state === 'paused' || p.state === 'in shutdown') await ignoreNotFound(virsh.domain.destroy(uri, name));
-    await ignoreNotFound(virsh.domain.undefine(uri, name));
+    if (p.cluster !== cluster) {
+      report.leftAlone.push(`domain ${name}: ${p.cluster ? `cluster ${p.cluster}'s` : 'not created by pharos'}`);
+      continue;
+    }
+    if (!dryRun) {
+      if (p.state === 'running' || p.state === 'paused' || p.state === 'in shutdown') await ignoreNotFound(virsh.domain.destroy(uri, name));
+      await ignoreNotFound(virsh.domain.undefine(uri, name));
+    }
     report.domains.push(name);
   }
 
-  const nets = new Set<string>([`${cluster}-network`, `${cluster}-cluster`]);
-  if (state) nets.add(state.network);
-  if (plan) nets.add(plan.network.libvirtName);
-  for (const n of await virsh.network.list(uri)) if (n.startsWith(prefix) && !ownedByOther(n)) nets.add(n);
-  for (const n of nets) {
-    if ((await virsh.network.isActive(uri, n)) === undefined) continue;
-    await removeNetwork(uri, n);
-    report.networks.push(n);
+  for (const n of await virsh.network.list(uri)) {
+    if (recordsObject(state, 'network', n)) {
+      if (!dryRun) await removeNetwork(uri, n);
+      report.networks.push(n);
+    } else if (n.startsWith(prefix) || n === plan?.network.libvirtName) leave('network', n);
+  }
+  for (const n of await virsh.pool.list(uri)) {
+    if (recordsObject(state, 'pool', n)) {
+      if (!dryRun) await removePool(uri, n);
+      report.pools.push(n);
+    } else if (n.startsWith(prefix)) leave('pool', n);
   }
 
-  const pools = new Set<string>([poolName(cluster)]);
-  for (const n of await virsh.pool.list(uri)) if (n.startsWith(prefix) && !ownedByOther(n)) pools.add(n);
-  for (const n of pools) {
-    if ((await virsh.pool.isActive(uri, n)) === undefined) continue;
-    await removePool(uri, n);
-    report.pools.push(n);
+  const files = [state?.poolDir ?? env.paths.poolDir, env.paths.consoleDir, env.paths.stateDir, ...Object.values(state?.vms ?? {}).map((v) => v.disk)];
+  for (const f of new Set(files)) {
+    if (!(await exists(f))) continue;
+    if (!dryRun) await rm(f, { recursive: true, force: true });
+    report.files.push(f);
   }
-
-  for (const dir of [state?.poolDir ?? env.paths.poolDir, env.paths.consoleDir, env.paths.stateDir]) {
-    if (await exists(dir)) {
-      await rm(dir, { recursive: true, force: true });
-      report.files.push(dir);
-    }
-  }
-  for (const v of Object.values(state?.vms ?? {})) {
-    if (await exists(v.disk)) {
-      await rm(v.disk, { force: true });
-      report.files.push(v.disk);
-    }
-  }
-  await releaseGpus(env.stateRoot, { cluster });
+  if (!dryRun) await releaseGpus(env.stateRoot, { cluster });
   return report;
 }
 
@@ -821,8 +872,9 @@ export async function startVm(stateRoot: string, name: string, opts: { waitSsh?:
   return { vm: vm.name, started, sshReadyMs };
 }
 
-export async function stopVm(stateRoot: string, name: string, opts: { timeoutMs?: number } = {}): Promise<{ vm: string } & StopResult> {
+export async function stopVm(stateRoot: string, name: string, opts: StopOptions = {}): Promise<{ vm: string; action: StopReport['vms'][number]['action']; ms: number }> {
   const { state, vm } = await findVm(stateRoot, name);
+  if (opts.dryRun) return { vm: vm.name, action: (await wouldStop(state.uri, vm.name)).action, ms: 0 };
   const r = await stopDomain(state.uri, vm.name, opts);
   await releaseGpus(stateRoot, { vm: vm.name });
   return { vm: vm.name, ...r };

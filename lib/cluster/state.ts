@@ -41,6 +41,13 @@ export interface ClusterState {
   network: string;
   pool: string;
   poolDir: string;
+  /**
+   * Every libvirt network and pool Pharos defined for this cluster (besides
+   * `network` and `pool`, the current ones): `destroy` removes exactly what
+   * state records, never an object that merely shares the cluster's prefix.
+   */
+  networks?: string[];
+  pools?: string[];
   vms: Record<string, VmRecord>;
   updatedAt: string;
 }
@@ -143,6 +150,20 @@ export async function updateState<T>(plan: ClusterPlan, env: StateEnv, change: (
   });
   stateLocks.set(file, next.catch(() => undefined));
   return next;
+}
+
+/** Whether the state records a libvirt network or pool as this cluster's. */
+export function recordsObject(s: ClusterState | undefined, kind: 'network' | 'pool', name: string): boolean {
+  if (!s) return false;
+  return kind === 'network' ? s.network === name || !!s.networks?.includes(name) : s.pool === name || !!s.pools?.includes(name);
+}
+
+/** Record a network or pool Pharos defined (or verified as its own) for the cluster. */
+export async function recordObject(plan: ClusterPlan, env: StateEnv, kind: 'network' | 'pool', name: string): Promise<void> {
+  await updateState(plan, env, (s) => {
+    const list = kind === 'network' ? (s.networks ??= []) : (s.pools ??= []);
+    if (!list.includes(name)) list.push(name);
+  });
 }
 
 export async function removeStateDir(dir: string): Promise<void> {

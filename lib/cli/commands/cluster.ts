@@ -1,6 +1,7 @@
 /**
  * Cluster lifecycle commands:
- *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json]
+ *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json] [-n]
+ *   pharos cluster destroy [NAME] [--yes]  (asks on a terminal; refuses without one unless --yes)
  *   pharos vm start|stop|restart|status NAME [--json]
  *   pharos ssh NODE [COMMAND…]
  *
@@ -15,6 +16,7 @@
  * config.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -32,6 +34,7 @@ import {
   stopCluster,
   stopVm,
   type ClusterStatus,
+  type DestroyReport,
   type NodeImage,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
@@ -68,6 +71,25 @@ async function clusterName(g: GlobalOptions, want: string | undefined): Promise<
   } else if (states.length === 1) return { name: states[0]!.cluster, uri: states[0]!.uri };
   const p = await planFor(g, want);
   return { name: p.name, uri: p.libvirtUri };
+}
+
+/**
+ * Ask on the terminal before destroying; without one (a script, CI), refuse
+ * unless --yes was given: a destroy nobody confirmed is how data gets lost.
+ */
+async function confirmDestroy(cluster: string, gone: string[], leftAlone: string[]): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new PharosError(`not destroying cluster ${cluster} without confirmation: stdin is not a terminal`, {
+      hint: `pass --yes to destroy it (see what would go with: pharos -n cluster destroy ${cluster})`,
+    });
+  }
+  process.stderr.write(`cluster ${cluster}: this removes\n  ${gone.join('\n  ')}\n`);
+  if (leftAlone.length) process.stderr.write(`left alone (not this cluster's):\n  ${leftAlone.join('\n  ')}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // End of input (Ctrl-D) is a "no".
+  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  const answer = await Promise.race([rl.question(`destroy cluster ${cluster}? [y/N] `).catch(() => ''), closed]).finally(() => rl.close());
+  if (!/^y(es)?$/i.test(answer.trim())) throw new PharosError(`cluster ${cluster} not destroyed (answered "${answer.trim()}")`, { exitCode: 1 });
 }
 
 function envOf(name: string, uri: string) {
@@ -195,8 +217,8 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
-      const rep = await stopCluster(c.name, envOf(c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action} (${(v.ms / 1000).toFixed(1)} s)`).join('\n'));
+      const rep = await stopCluster(c.name, envOf(c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
+      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action}${g.dryRun ? '' : ` (${(v.ms / 1000).toFixed(1)} s)`}`).join('\n'));
     });
 
   cluster
@@ -212,20 +234,31 @@ export function register(program: Command): void {
 
   cluster
     .command('destroy')
-    .description('remove VMs, disks, pool, networks and state (also leftovers named <cluster>-*); idempotent')
+    .description(
+      "remove the cluster's VMs, disks, pool, networks and state: only what pharos made for it (domains with its metadata, networks and pools its state records); asks first on a terminal; idempotent",
+    )
     .argument('[name]', 'cluster name (default: --cluster, the only cluster with state, or the config)')
     .option('--cluster <name>', 'cluster name')
-    .action(async (name: string | undefined, o: ClusterOpts, cmd: Command) => {
+    .option('-y, --yes', 'destroy without asking (needed when stdin is not a terminal)')
+    .action(async (name: string | undefined, o: ClusterOpts & { yes?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, name ?? o.cluster).catch((e: unknown) => {
         if (name ?? o.cluster) return { name: (name ?? o.cluster)!, uri: 'qemu:///system' };
         throw e;
       });
-      const rep = await destroyCluster(c.name, envOf(c.name, c.uri));
-      out(g, rep, () => {
-        const all = [...rep.domains.map((d) => `domain ${d}`), ...rep.networks.map((n) => `network ${n}`), ...rep.pools.map((p) => `pool ${p}`), ...rep.files];
-        return all.length ? `removed:\n  ${all.join('\n  ')}` : `nothing to remove for ${c.name}`;
-      });
+      const env = envOf(c.name, c.uri);
+      const plan = await destroyCluster(c.name, env, { dryRun: true });
+      const gone = (r: DestroyReport): string[] => [...r.domains.map((d) => `domain ${d}`), ...r.networks.map((n) => `network ${n}`), ...r.pools.map((p) => `pool ${p}`), ...r.files];
+      const aside = (r: DestroyReport): string => (r.leftAlone.length ? `\nleft alone:\n  ${r.leftAlone.join('\n  ')}` : '');
+      if (g.dryRun || gone(plan).length === 0) {
+        out(g, { ...plan, dryRun: !!g.dryRun }, () =>
+          (gone(plan).length ? `would remove:\n  ${gone(plan).join('\n  ')}` : `nothing to remove for ${c.name}`) + aside(plan),
+        );
+        return;
+      }
+      if (!o.yes) await confirmDestroy(c.name, gone(plan), plan.leftAlone);
+      const rep = await destroyCluster(c.name, env);
+      out(g, rep, () => `removed:\n  ${gone(rep).join('\n  ')}${aside(rep)}`);
     });
 
   const vm = program.command('vm').description('one VM: start, stop, restart, status');
@@ -242,8 +275,8 @@ export function register(program: Command): void {
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      out(g, r, () => `${r.vm}: ${r.action} (${(r.ms / 1000).toFixed(1)} s)`);
+      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
+      out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${(r.ms / 1000).toFixed(1)} s)`}`);
     });
   vm.command('restart')
     .argument('<name>', 'VM name')

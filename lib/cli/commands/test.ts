@@ -194,7 +194,7 @@ export function register(program: Command): void {
       } finally {
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
-          for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c), c);
+          for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c), { plan: c });
         }
       }
       // The count line comes last, after the teardown, where CI reads it.
