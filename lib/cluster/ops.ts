@@ -39,6 +39,7 @@ import {
   type VmRecord,
 } from './state.js';
 import { ensureClusterKey } from './identity.js';
+import { checkClusterOwner, claimCluster, defaultOwner, ownerPath, readClusterOwner, releaseCluster, type OwnerEnv } from './owners.js';
 import { convergeVm, vmReady } from './vm.js';
 
 export type Log = (line: string) => void;
@@ -49,6 +50,8 @@ export interface ClusterEnv {
   stateRoot: string;
   dataRoot: string;
   paths: ClusterPaths;
+  /** The checkout that owns the cluster name (see owners.ts). */
+  owner: string;
   domainType: 'kvm' | 'qemu';
   /** Host CPUs for vCPU pinning (when the plan asks for pinning). */
   hostCpus?: number[];
@@ -58,6 +61,8 @@ export interface ClusterEnv {
 export interface EnvOptions {
   stateRoot?: string;
   dataRoot?: string;
+  /** The owning checkout (default: the one around the working directory). */
+  owner?: string;
   /** The doctor's verdict; wins over the plan's `auto`. */
   acceleration?: 'kvm' | 'tcg';
   hostCpus?: number[];
@@ -84,10 +89,18 @@ export function clusterEnv(plan: Pick<ClusterPlan, 'name' | 'libvirtUri' | 'acce
     stateRoot,
     dataRoot,
     paths: clusterPaths(plan.name, stateRoot, dataRoot),
+    owner: opts.owner ? ownerPath(opts.owner) : defaultOwner(),
     domainType: resolveDomainType(plan, opts.acceleration),
     hostCpus: opts.hostCpus,
     log: opts.log ?? (() => {}),
   };
+}
+
+/** What the owner record needs; `owner` defaults to the checkout around the working directory. */
+export type OwnedEnv = Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'> & Partial<Pick<ClusterEnv, 'owner' | 'log'>>;
+
+export function ownerEnv(cluster: string, env: Pick<OwnedEnv, 'stateRoot' | 'owner' | 'log'>): OwnerEnv {
+  return { stateRoot: env.stateRoot, cluster, owner: env.owner ?? defaultOwner(), log: env.log ?? ((l) => process.stderr.write(`${l}\n`)) };
 }
 
 /** What boots a node: the resolved backing image, and optionally a kernel for direct boot. */
@@ -164,6 +177,7 @@ export async function removeNetwork(uri: string, name: string): Promise<void> {
 
 export async function ensureNetwork(plan: ClusterPlan, env: ClusterEnv): Promise<EnsureResult> {
   const name = plan.network.libvirtName;
+  await claimCluster(ownerEnv(plan.name, env), 'changing');
   const want = networkXml(plan);
   const active = await virsh.network.isActive(env.uri, name);
   if (active === undefined) {
@@ -218,6 +232,7 @@ export async function removePool(uri: string, name: string): Promise<void> {
 
 export async function ensurePool(plan: ClusterPlan, env: ClusterEnv): Promise<EnsureResult & { dir: string; createdDir: boolean }> {
   const name = poolName(plan.name);
+  await claimCluster(ownerEnv(plan.name, env), 'changing');
   const dir = env.paths.poolDir;
   const active = await virsh.pool.isActive(env.uri, name);
   if (active !== undefined && !recordsObject(await readState(env.paths.stateFile), 'pool', name)) {
@@ -585,6 +600,8 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
   const log = env.log;
   const prevStateText = await readFile(env.paths.stateFile, 'utf8').catch(() => undefined);
   try {
+    const owned = await claimCluster(ownerEnv(plan.name, env), 'starting');
+    if (owned !== 'ours') undo.push(`owner record of ${plan.name}`, () => releaseCluster(ownerEnv(plan.name, env)));
     if (!(await exists(env.paths.stateDir))) {
       undo.push(`state directory ${env.paths.stateDir}`, () => rm(env.paths.stateDir, { recursive: true, force: true }));
     }
@@ -706,7 +723,8 @@ export async function stopVms(uri: string, names: string[], stateRoot: string, o
   return { vms };
 }
 
-export async function stopCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: StopOptions = {}): Promise<StopReport> {
+export async function stopCluster(cluster: string, env: OwnedEnv, opts: StopOptions = {}): Promise<StopReport> {
+  await checkClusterOwner(ownerEnv(cluster, env), 'stopping');
   const state = await readState(env.paths.stateFile);
   if (!state) throw new PharosError(`cluster ${cluster} has no state (never started, or destroyed)`, { hint: `pharos cluster start` });
   return stopVms(state.uri, Object.keys(state.vms), env.stateRoot, opts);
@@ -737,9 +755,14 @@ export interface DestroyOptions {
  * metadata or of another cluster, a network or pool the state does not record —
  * is reported in `leftAlone` and never touched. Idempotent; `dryRun` only reports.
  */
-export async function destroyCluster(cluster: string, env: Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'>, opts: DestroyOptions = {}): Promise<DestroyReport> {
+export async function destroyCluster(cluster: string, env: OwnedEnv, opts: DestroyOptions = {}): Promise<DestroyReport> {
   virsh.assertSafeName('cluster', cluster);
   const { plan, dryRun = false } = opts;
+  const oenv = ownerEnv(cluster, env);
+  if ((await checkClusterOwner(oenv, 'destroying')) === 'stale' && !dryRun) {
+    const o = await readClusterOwner(env.stateRoot, cluster);
+    oenv.log(`warning: cluster ${cluster} was owned by ${o?.owner ?? 'a checkout'}, which no longer exists; destroying it from ${oenv.owner}`);
+  }
   const state = await readState(env.paths.stateFile);
   const uri = state?.uri ?? env.uri;
   const prefix = `${cluster}-`;
@@ -789,7 +812,10 @@ export async function destroyCluster(cluster: string, env: Pick<ClusterEnv, 'uri
     if (!dryRun) await rm(f, { recursive: true, force: true });
     report.files.push(f);
   }
-  if (!dryRun) await releaseGpus(env.stateRoot, { cluster });
+  if (!dryRun) {
+    await releaseGpus(env.stateRoot, { cluster });
+    await releaseCluster(oenv);
+  }
   return report;
 }
 
@@ -858,8 +884,13 @@ export async function findVm(stateRoot: string, name: string): Promise<{ state: 
   throw new PharosError(`no VM named ${name}`, { hint: all.length ? `known VMs: ${all.join(', ')}` : 'no cluster has been started' });
 }
 
-export async function startVm(stateRoot: string, name: string, opts: { waitSsh?: boolean; sshTimeoutMs?: number } = {}): Promise<{ vm: string; started: boolean; sshReadyMs?: number }> {
+export async function startVm(
+  stateRoot: string,
+  name: string,
+  opts: { waitSsh?: boolean; sshTimeoutMs?: number; owner?: string } = {},
+): Promise<{ vm: string; started: boolean; sshReadyMs?: number }> {
   const { state, vm } = await findVm(stateRoot, name);
+  await checkClusterOwner(ownerEnv(state.cluster, { stateRoot, owner: opts.owner }), 'starting a VM of');
   await checkGpuOwnership(vm.name, vm.pci, stateRoot);
   const t0 = Date.now();
   const started = await startDomain(state.uri, vm.name);
@@ -872,8 +903,13 @@ export async function startVm(stateRoot: string, name: string, opts: { waitSsh?:
   return { vm: vm.name, started, sshReadyMs };
 }
 
-export async function stopVm(stateRoot: string, name: string, opts: StopOptions = {}): Promise<{ vm: string; action: StopReport['vms'][number]['action']; ms: number }> {
+export async function stopVm(
+  stateRoot: string,
+  name: string,
+  opts: StopOptions & { owner?: string } = {},
+): Promise<{ vm: string; action: StopReport['vms'][number]['action']; ms: number }> {
   const { state, vm } = await findVm(stateRoot, name);
+  await checkClusterOwner(ownerEnv(state.cluster, { stateRoot, owner: opts.owner }), 'stopping a VM of');
   if (opts.dryRun) return { vm: vm.name, action: (await wouldStop(state.uri, vm.name)).action, ms: 0 };
   const r = await stopDomain(state.uri, vm.name, opts);
   await releaseGpus(stateRoot, { vm: vm.name });

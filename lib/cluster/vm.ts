@@ -27,6 +27,7 @@ import {
   diskNeedsRecreate,
   ensureDisk,
   ensureDomain,
+  ownerEnv,
   startDomain,
   stopDomain,
   waitForSsh,
@@ -35,6 +36,7 @@ import {
   type NodeImage,
 } from './ops.js';
 import { updateState, type VmRecord } from './state.js';
+import { claimCluster } from './owners.js';
 
 export interface ReadyOptions {
   /** Wait for the guest's SSH banner (default true). */
@@ -113,6 +115,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
   const user = plan.network.mode === 'user';
   if (user && o.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
   const ep = user ? { host: '127.0.0.1', port: o.sshPort ?? 0 } : { host: node.ip, port: 22 };
+  await claimCluster(ownerEnv(plan.name, env), 'changing');
   try {
     const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };
     const wasRunning = p.state === 'running' || p.state === 'paused';

@@ -24,6 +24,8 @@ import { PharosError } from '../../errors.js';
 import type { ClusterPlan } from '../../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
 import { listStates } from '../../cluster/state.js';
+import { defaultOwner, ownerPath } from '../../cluster/owners.js';
+import { findRootSync } from '../root.js';
 import {
   clusterEnv,
   clusterStatus,
@@ -92,10 +94,15 @@ async function confirmDestroy(cluster: string, gone: string[], leftAlone: string
   if (!/^y(es)?$/i.test(answer.trim())) throw new PharosError(`cluster ${cluster} not destroyed (answered "${answer.trim()}")`, { exitCode: 1 });
 }
 
-function envOf(name: string, uri: string) {
+/** The checkout this command runs for (`-C`, else the one around the working directory): it owns the clusters it creates. */
+function ownerOf(g: GlobalOptions): string {
+  return g.root ? ownerPath(findRootSync(g.root)) : defaultOwner();
+}
+
+function envOf(g: GlobalOptions, name: string, uri: string) {
   const stateRoot = defaultStateRoot();
   const dataRoot = defaultDataRoot(uri);
-  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot) };
+  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot), owner: ownerOf(g), log: (l: string) => process.stderr.write(`${l}\n`) };
 }
 
 export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined): Record<string, NodeImage> {
@@ -169,7 +176,7 @@ async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: Cluste
     reporter.close?.();
     off();
   }
-  const st = await clusterStatus(plan.name, envOf(plan.name, plan.libvirtUri));
+  const st = await clusterStatus(plan.name, envOf(g, plan.name, plan.libvirtUri));
   out(g, st, () => statusTable(st));
 }
 
@@ -199,7 +206,7 @@ export function register(program: Command): void {
         accel = d.acceleration;
         if (d.notice && !g.json) process.stderr.write(`${d.notice}\n`);
       }
-      const env = clusterEnv(plan, { acceleration: accel, log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
+      const env = clusterEnv(plan, { acceleration: accel, owner: ownerOf(g), log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
       const rep = await startCluster(plan, resolveImages(plan, imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
       out(g, rep, () =>
         [
@@ -217,7 +224,7 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
-      const rep = await stopCluster(c.name, envOf(c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
+      const rep = await stopCluster(c.name, envOf(g, c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
       out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action}${g.dryRun ? '' : ` (${(v.ms / 1000).toFixed(1)} s)`}`).join('\n'));
     });
 
@@ -228,7 +235,7 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
-      const st = await clusterStatus(c.name, envOf(c.name, c.uri));
+      const st = await clusterStatus(c.name, envOf(g, c.name, c.uri));
       out(g, st, () => statusTable(st));
     });
 
@@ -246,7 +253,7 @@ export function register(program: Command): void {
         if (name ?? o.cluster) return { name: (name ?? o.cluster)!, uri: 'qemu:///system' };
         throw e;
       });
-      const env = envOf(c.name, c.uri);
+      const env = envOf(g, c.name, c.uri);
       const plan = await destroyCluster(c.name, env, { dryRun: true });
       const gone = (r: DestroyReport): string[] => [...r.domains.map((d) => `domain ${d}`), ...r.networks.map((n) => `network ${n}`), ...r.pools.map((p) => `pool ${p}`), ...r.files];
       const aside = (r: DestroyReport): string => (r.leftAlone.length ? `\nleft alone:\n  ${r.leftAlone.join('\n  ')}` : '');
@@ -267,7 +274,7 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
       out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('stop')
@@ -275,7 +282,7 @@ export function register(program: Command): void {
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
+      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun, owner: ownerOf(g) });
       out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${(r.ms / 1000).toFixed(1)} s)`}`);
     });
   vm.command('restart')
@@ -284,8 +291,13 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      if (g.dryRun) {
+        const w = await stopVm(defaultStateRoot(), name, { dryRun: true, owner: ownerOf(g) });
+        out(g, w, () => `${w.vm}: would restart (${w.action === 'would-stop' ? 'it runs' : w.action})`);
+        return;
+      }
+      const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, owner: ownerOf(g) });
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
       out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('status')
