@@ -19,22 +19,11 @@ import { macFor } from '../libvirt/alloc.js';
 import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
-import {
-  UndoStack,
-  buildDomainSpec,
-  checkGpuOwnership,
-  claimGpus,
-  diskNeedsRecreate,
-  ensureDisk,
-  ensureDomain,
-  ownerEnv,
-  startDomain,
-  stopDomain,
-  waitForSsh,
-  type Action,
-  type ClusterEnv,
-  type NodeImage,
-} from './ops.js';
+import { UndoStack } from './undo.js';
+import { buildDomainSpec, ensureDomain, startDomain, stopDomain, waitForSsh } from './domain.js';
+import { diskNeedsRecreate, ensureDisk } from './disk.js';
+import { checkGpuOwnership, claimGpus } from './gpus.js';
+import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
 import { updateState, type VmRecord } from './state.js';
 import { claimCluster } from './owners.js';
 
