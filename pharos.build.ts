@@ -39,7 +39,7 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   const vmMembers: Target<unknown>[] = [];
   const suiteMembers: Target<unknown>[] = [];
   for (const plan of system.clusters) {
-    const ct = clusterTargets(plan, host, images);
+    const ct = clusterTargets(plan, host, images, ctx.root);
     const vms = [...ct.vms.values()];
     targets.push(ct.keys, ct.network, ct.pool, ...vms);
     vmMembers.push(...vms);

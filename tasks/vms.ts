@@ -73,8 +73,9 @@ async function pickPort(plan: ClusterPlan, node: NodePlan, env: ClusterEnv, prev
   return m.get(node.name)!;
 }
 
-export function clusterTargets(plan: ClusterPlan, host: HostTargets, images: ImageTargets): ClusterTargets {
-  const env = (accel?: 'kvm' | 'tcg', log?: (l: string) => void): ClusterEnv => clusterEnv(plan, { acceleration: accel, log });
+/** `owner`: the checkout building the cluster (it owns the cluster name; see lib/cluster/owners.ts). */
+export function clusterTargets(plan: ClusterPlan, host: HostTargets, images: ImageTargets, owner?: string): ClusterTargets {
+  const env = (accel?: 'kvm' | 'tcg', log?: (l: string) => void): ClusterEnv => clusterEnv(plan, { acceleration: accel, log, owner });
   const paths = env().paths;
   const probeAll = (): Promise<ProbeResult> =>
     probeDomains(plan.libvirtUri, plan.nodes.map((n) => n.name), { networks: [plan.network.libvirtName], pools: [poolName(plan.name)] });

@@ -3,7 +3,9 @@
  *
  * - State (small, private): `<stateRoot>/clusters/<cluster>/` — `state.json`
  *   (+ `.backup`), `ssh/id_ed25519{,.pub}` (the cluster's key pair) and
- *   `known_hosts`. `<stateRoot>/gpu-owners.json` is the machine-wide GPU record.
+ *   `known_hosts`. `<stateRoot>/gpu-owners.json` is the machine-wide GPU record,
+ *   `<stateRoot>/cluster-owners/<cluster>.json` which checkout owns each cluster
+ *   name (owners.ts).
  *   stateRoot: `$PHAROS_STATE_DIR`, else `$XDG_STATE_HOME/pharos`, else
  *   `~/.local/state/pharos` — per user, not per checkout, because libvirt objects
  *   and ports are per machine, so every checkout must see every cluster.

@@ -9,7 +9,7 @@
  */
 import { chmod, copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { NodeImage } from './ops.js';
+import type { NodeImage } from './env.js';
 
 async function stageFile(src: string, dir: string): Promise<string> {
   const dest = join(dir, basename(src));

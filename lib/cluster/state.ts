@@ -11,6 +11,9 @@
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
+import type { ClusterPlan } from '../model.js';
+import { poolName } from '../libvirt/pool.js';
+import type { ClusterPaths } from './paths.js';
 
 export interface VmRecord {
   name: string;
@@ -38,6 +41,13 @@ export interface ClusterState {
   network: string;
   pool: string;
   poolDir: string;
+  /**
+   * Every libvirt network and pool Pharos defined for this cluster (besides
+   * `network` and `pool`, the current ones): `destroy` removes exactly what
+   * state records, never an object that merely shares the cluster's prefix.
+   */
+  networks?: string[];
+  pools?: string[];
   vms: Record<string, VmRecord>;
   updatedAt: string;
 }
@@ -101,6 +111,59 @@ export async function listStates(stateRoot: string): Promise<ClusterState[]> {
     if (s) out.push(s);
   }
   return out;
+}
+
+/** What `newState` and `updateState` need of a cluster's environment. */
+export interface StateEnv {
+  uri: string;
+  paths: Pick<ClusterPaths, 'stateFile' | 'poolDir'>;
+}
+
+export function newState(plan: ClusterPlan, env: StateEnv): ClusterState {
+  return {
+    version: STATE_VERSION,
+    cluster: plan.name,
+    uri: env.uri,
+    networkMode: plan.network.mode,
+    network: plan.network.libvirtName,
+    pool: poolName(plan.name),
+    poolDir: env.paths.poolDir,
+    vms: {},
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+const stateLocks = new Map<string, Promise<unknown>>();
+
+/** Read-modify-write of a cluster's state.json, serialised within this process. */
+export async function updateState<T>(plan: ClusterPlan, env: StateEnv, change: (s: ClusterState) => T | Promise<T>): Promise<T> {
+  const file = env.paths.stateFile;
+  const prev = stateLocks.get(file) ?? Promise.resolve();
+  const next = prev.then(async () => {
+    const s = (await readState(file)) ?? newState(plan, env);
+    const r = await change(s);
+    s.uri = env.uri;
+    s.networkMode = plan.network.mode;
+    s.network = plan.network.libvirtName;
+    await writeState(file, s);
+    return r;
+  });
+  stateLocks.set(file, next.catch(() => undefined));
+  return next;
+}
+
+/** Whether the state records a libvirt network or pool as this cluster's. */
+export function recordsObject(s: ClusterState | undefined, kind: 'network' | 'pool', name: string): boolean {
+  if (!s) return false;
+  return kind === 'network' ? s.network === name || !!s.networks?.includes(name) : s.pool === name || !!s.pools?.includes(name);
+}
+
+/** Record a network or pool Pharos defined (or verified as its own) for the cluster. */
+export async function recordObject(plan: ClusterPlan, env: StateEnv, kind: 'network' | 'pool', name: string): Promise<void> {
+  await updateState(plan, env, (s) => {
+    const list = kind === 'network' ? (s.networks ??= []) : (s.pools ??= []);
+    if (!list.includes(name)) list.push(name);
+  });
 }
 
 export async function removeStateDir(dir: string): Promise<void> {

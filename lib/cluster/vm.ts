@@ -9,7 +9,7 @@
  * the steps, so a failure anywhere in a whole-cluster start undoes them all.
  *
  * Several VM targets of one cluster run at once in one process: state.json is
- * updated under an in-process lock (read, change one record, write atomically).
+ * updated through `updateState` (state.ts), serialised within the process.
  */
 import { rm } from 'node:fs/promises';
 import type { ClusterPlan, NodePlan } from '../model.js';
@@ -19,42 +19,13 @@ import { macFor } from '../libvirt/alloc.js';
 import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
-import {
-  UndoStack,
-  buildDomainSpec,
-  checkGpuOwnership,
-  claimGpus,
-  diskNeedsRecreate,
-  ensureDisk,
-  ensureDomain,
-  newState,
-  startDomain,
-  stopDomain,
-  waitForSsh,
-  type Action,
-  type ClusterEnv,
-  type NodeImage,
-} from './ops.js';
-import { readState, writeState, type ClusterState, type VmRecord } from './state.js';
-
-const stateLocks = new Map<string, Promise<unknown>>();
-
-/** Read-modify-write of a cluster's state.json, serialised within this process. */
-export async function updateState<T>(plan: ClusterPlan, env: ClusterEnv, change: (s: ClusterState) => T | Promise<T>): Promise<T> {
-  const file = env.paths.stateFile;
-  const prev = stateLocks.get(file) ?? Promise.resolve();
-  const next = prev.then(async () => {
-    const s = (await readState(file)) ?? newState(plan, env);
-    const r = await change(s);
-    s.uri = env.uri;
-    s.networkMode = plan.network.mode;
-    s.network = plan.network.libvirtName;
-    await writeState(file, s);
-    return r;
-  });
-  stateLocks.set(file, next.catch(() => undefined));
-  return next;
-}
+import { UndoStack } from './undo.js';
+import { buildDomainSpec, ensureDomain, startDomain, stopDomain, waitForSsh } from './domain.js';
+import { diskNeedsRecreate, ensureDisk } from './disk.js';
+import { checkGpuOwnership, claimGpus } from './gpus.js';
+import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
+import { updateState, type VmRecord } from './state.js';
+import { claimCluster } from './owners.js';
 
 export interface ReadyOptions {
   /** Wait for the guest's SSH banner (default true). */
@@ -133,6 +104,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
   const user = plan.network.mode === 'user';
   if (user && o.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
   const ep = user ? { host: '127.0.0.1', port: o.sshPort ?? 0 } : { host: node.ip, port: 22 };
+  await claimCluster(ownerEnv(plan.name, env), 'changing');
   try {
     const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };
     const wasRunning = p.state === 'running' || p.state === 'paused';

@@ -185,6 +185,9 @@ export const pool = {
       throw e;
     }
   },
+  async dumpxml(uri: string, name: string): Promise<string> {
+    return virsh(uri, ['pool-dumpxml', name, '--inactive']);
+  },
   async volumes(uri: string, name: string): Promise<string[]> {
     const out = await virsh(uri, ['vol-list', name]);
     return out

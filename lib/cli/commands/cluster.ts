@@ -1,6 +1,7 @@
 /**
  * Cluster lifecycle commands:
- *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json]
+ *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json] [-n]
+ *   pharos cluster destroy [NAME] [--yes]  (asks on a terminal; refuses without one unless --yes)
  *   pharos vm start|stop|restart|status NAME [--json]
  *   pharos ssh NODE [COMMAND…]
  *
@@ -15,6 +16,7 @@
  * config.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -22,6 +24,8 @@ import { PharosError } from '../../errors.js';
 import type { ClusterPlan } from '../../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
 import { listStates } from '../../cluster/state.js';
+import { defaultOwner, ownerPath } from '../../cluster/owners.js';
+import { findRootSync } from '../root.js';
 import {
   clusterEnv,
   clusterStatus,
@@ -32,6 +36,7 @@ import {
   stopCluster,
   stopVm,
   type ClusterStatus,
+  type DestroyReport,
   type NodeImage,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
@@ -70,10 +75,34 @@ async function clusterName(g: GlobalOptions, want: string | undefined): Promise<
   return { name: p.name, uri: p.libvirtUri };
 }
 
-function envOf(name: string, uri: string) {
+/**
+ * Ask on the terminal before destroying; without one (a script, CI), refuse
+ * unless --yes was given: a destroy nobody confirmed is how data gets lost.
+ */
+async function confirmDestroy(cluster: string, gone: string[], leftAlone: string[]): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new PharosError(`not destroying cluster ${cluster} without confirmation: stdin is not a terminal`, {
+      hint: `pass --yes to destroy it (see what would go with: pharos -n cluster destroy ${cluster})`,
+    });
+  }
+  process.stderr.write(`cluster ${cluster}: this removes\n  ${gone.join('\n  ')}\n`);
+  if (leftAlone.length) process.stderr.write(`left alone (not this cluster's):\n  ${leftAlone.join('\n  ')}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // End of input (Ctrl-D) is a "no".
+  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  const answer = await Promise.race([rl.question(`destroy cluster ${cluster}? [y/N] `).catch(() => ''), closed]).finally(() => rl.close());
+  if (!/^y(es)?$/i.test(answer.trim())) throw new PharosError(`cluster ${cluster} not destroyed (answered "${answer.trim()}")`, { exitCode: 1 });
+}
+
+/** The checkout this command runs for (`-C`, else the one around the working directory): it owns the clusters it creates. */
+function ownerOf(g: GlobalOptions): string {
+  return g.root ? ownerPath(findRootSync(g.root)) : defaultOwner();
+}
+
+function envOf(g: GlobalOptions, name: string, uri: string) {
   const stateRoot = defaultStateRoot();
   const dataRoot = defaultDataRoot(uri);
-  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot) };
+  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot), owner: ownerOf(g), log: (l: string) => process.stderr.write(`${l}\n`) };
 }
 
 export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined): Record<string, NodeImage> {
@@ -147,7 +176,7 @@ async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: Cluste
     reporter.close?.();
     off();
   }
-  const st = await clusterStatus(plan.name, envOf(plan.name, plan.libvirtUri));
+  const st = await clusterStatus(plan.name, envOf(g, plan.name, plan.libvirtUri));
   out(g, st, () => statusTable(st));
 }
 
@@ -177,7 +206,7 @@ export function register(program: Command): void {
         accel = d.acceleration;
         if (d.notice && !g.json) process.stderr.write(`${d.notice}\n`);
       }
-      const env = clusterEnv(plan, { acceleration: accel, log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
+      const env = clusterEnv(plan, { acceleration: accel, owner: ownerOf(g), log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
       const rep = await startCluster(plan, resolveImages(plan, imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
       out(g, rep, () =>
         [
@@ -195,8 +224,8 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
-      const rep = await stopCluster(c.name, envOf(c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action} (${(v.ms / 1000).toFixed(1)} s)`).join('\n'));
+      const rep = await stopCluster(c.name, envOf(g, c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
+      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action}${g.dryRun ? '' : ` (${(v.ms / 1000).toFixed(1)} s)`}`).join('\n'));
     });
 
   cluster
@@ -206,26 +235,37 @@ export function register(program: Command): void {
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
-      const st = await clusterStatus(c.name, envOf(c.name, c.uri));
+      const st = await clusterStatus(c.name, envOf(g, c.name, c.uri));
       out(g, st, () => statusTable(st));
     });
 
   cluster
     .command('destroy')
-    .description('remove VMs, disks, pool, networks and state (also leftovers named <cluster>-*); idempotent')
+    .description(
+      "remove the cluster's VMs, disks, pool, networks and state: only what pharos made for it (domains with its metadata, networks and pools its state records); asks first on a terminal; idempotent",
+    )
     .argument('[name]', 'cluster name (default: --cluster, the only cluster with state, or the config)')
     .option('--cluster <name>', 'cluster name')
-    .action(async (name: string | undefined, o: ClusterOpts, cmd: Command) => {
+    .option('-y, --yes', 'destroy without asking (needed when stdin is not a terminal)')
+    .action(async (name: string | undefined, o: ClusterOpts & { yes?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, name ?? o.cluster).catch((e: unknown) => {
         if (name ?? o.cluster) return { name: (name ?? o.cluster)!, uri: 'qemu:///system' };
         throw e;
       });
-      const rep = await destroyCluster(c.name, envOf(c.name, c.uri));
-      out(g, rep, () => {
-        const all = [...rep.domains.map((d) => `domain ${d}`), ...rep.networks.map((n) => `network ${n}`), ...rep.pools.map((p) => `pool ${p}`), ...rep.files];
-        return all.length ? `removed:\n  ${all.join('\n  ')}` : `nothing to remove for ${c.name}`;
-      });
+      const env = envOf(g, c.name, c.uri);
+      const plan = await destroyCluster(c.name, env, { dryRun: true });
+      const gone = (r: DestroyReport): string[] => [...r.domains.map((d) => `domain ${d}`), ...r.networks.map((n) => `network ${n}`), ...r.pools.map((p) => `pool ${p}`), ...r.files];
+      const aside = (r: DestroyReport): string => (r.leftAlone.length ? `\nleft alone:\n  ${r.leftAlone.join('\n  ')}` : '');
+      if (g.dryRun || gone(plan).length === 0) {
+        out(g, { ...plan, dryRun: !!g.dryRun }, () =>
+          (gone(plan).length ? `would remove:\n  ${gone(plan).join('\n  ')}` : `nothing to remove for ${c.name}`) + aside(plan),
+        );
+        return;
+      }
+      if (!o.yes) await confirmDestroy(c.name, gone(plan), plan.leftAlone);
+      const rep = await destroyCluster(c.name, env);
+      out(g, rep, () => `removed:\n  ${gone(rep).join('\n  ')}${aside(rep)}`);
     });
 
   const vm = program.command('vm').description('one VM: start, stop, restart, status');
@@ -234,7 +274,7 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
       out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('stop')
@@ -242,8 +282,8 @@ export function register(program: Command): void {
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      out(g, r, () => `${r.vm}: ${r.action} (${(r.ms / 1000).toFixed(1)} s)`);
+      const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun, owner: ownerOf(g) });
+      out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${(r.ms / 1000).toFixed(1)} s)`}`);
     });
   vm.command('restart')
     .argument('<name>', 'VM name')
@@ -251,8 +291,13 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000 });
-      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false });
+      if (g.dryRun) {
+        const w = await stopVm(defaultStateRoot(), name, { dryRun: true, owner: ownerOf(g) });
+        out(g, w, () => `${w.vm}: would restart (${w.action === 'would-stop' ? 'it runs' : w.action})`);
+        return;
+      }
+      const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, owner: ownerOf(g) });
+      const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
       out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('status')

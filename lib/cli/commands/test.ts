@@ -194,7 +194,7 @@ export function register(program: Command): void {
       } finally {
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
-          for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c), c);
+          for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c, { owner: paths.root }), { plan: c });
         }
       }
       // The count line comes last, after the teardown, where CI reads it.
@@ -223,7 +223,7 @@ export function register(program: Command): void {
       const paths = projectPaths(globals(cmd));
       const system = await loadSystem(paths.configPath, paths.root);
       for (const c of system.clusters) {
-        const r = await stopCluster(c.name, clusterEnv(c));
+        const r = await stopCluster(c.name, clusterEnv(c, { owner: paths.root }));
         for (const v of r.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.action} (${fmtMs(v.ms)})\n`);
       }
     });
@@ -236,7 +236,7 @@ export function register(program: Command): void {
       const paths = projectPaths(g);
       const system = await loadSystem(paths.configPath, paths.root);
       for (const c of system.clusters) {
-        const st = await clusterStatus(c.name, clusterEnv(c));
+        const st = await clusterStatus(c.name, clusterEnv(c, { owner: paths.root }));
         if (g.json) process.stdout.write(JSON.stringify(st) + '\n');
         else for (const v of st.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}\n`);
       }

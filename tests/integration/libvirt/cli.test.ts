@@ -74,7 +74,7 @@ ${node(`10.${octet}.250.11`)}${node(`10.${octet}.250.12`)}    slurm_config:
   assert.is(st.stdout.match(/ running /g)?.length, 3, st.stdout);
   const stop = await exec('node', [BIN, '--json', 'cluster', 'stop', '--cluster', name], { env });
   assert.equal((JSON.parse(stop.stdout) as { vms: { action: string }[] }).vms.map((v) => v.action), ['shutdown', 'shutdown', 'shutdown']);
-  const d = await exec('node', [BIN, 'cluster', 'destroy', name], { env });
+  const d = await exec('node', [BIN, 'cluster', 'destroy', name, '--yes'], { env });
   assert.match(d.stdout, 'removed:');
   assert.equal(await leftovers(name), []);
 });

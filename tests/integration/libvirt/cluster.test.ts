@@ -135,7 +135,7 @@ test('3-VM user-mode cluster: start to SSH-ready, converge, repair, redefine, st
   assert.not.ok(existsSync(env.paths.poolDir), 'pool dir removed');
   assert.not.ok(existsSync(env.paths.stateDir), 'state removed');
   const d2 = await destroyCluster(plan.name, env);
-  assert.equal(d2, { domains: [], networks: [], pools: [], files: [] });
+  assert.equal(d2, { domains: [], networks: [], pools: [], files: [], leftAlone: [] });
 });
 
 test('a failed start (second VM cannot start) rolls back everything it created', async () => {

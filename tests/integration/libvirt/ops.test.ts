@@ -1,6 +1,7 @@
 /**
  * Real libvirtd: GPU ownership refusal, the NAT network, forced stop of a guest
- * that ignores ACPI, leftovers found by prefix (and another cluster's VM spared),
+ * that ignores ACPI, leftovers found by prefix and metadata (another cluster's VM
+ * and an unrecorded network spared),
  * and the `pharos cluster|vm` commands against that state.
  */
 import { test } from 'uvu';
@@ -75,10 +76,10 @@ test('vm start refuses a VM whose GPU a running VM owns, naming it', async () =>
   const stop = await run(['vm', 'stop', holder.name, '--timeout', '60']);
   assert.match(stop.stdout, `${holder.name}: shutdown`);
   assert.equal(await readGpuOwners(sb.stateRoot), {}, 'stopping releases the GPU');
-  const d = await run(['cluster', 'destroy', plan.name]);
+  const d = await run(['cluster', 'destroy', plan.name, '--yes']);
   assert.match(d.stdout, `domain ${holder.name}`);
   assert.equal(await leftovers(plan.name), []);
-  const again = await run(['cluster', 'destroy', plan.name]);
+  const again = await run(['cluster', 'destroy', plan.name, '--yes']);
   assert.match(again.stdout, 'nothing to remove');
 });
 
@@ -104,7 +105,7 @@ test('nat network: fixed DHCP hosts; unchanged on re-run; redefined when an IP c
   assert.equal(await leftovers(plan.network.libvirtName), []);
 });
 
-test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers by prefix but spares other clusters', async () => {
+test('stop forces power-off when the guest ignores ACPI; destroy finds its own leftovers by prefix and metadata, spares the rest', async () => {
   const plan = tinyPlan(sb, { nodes: 1 });
   const env = envFor(sb, plan);
   await startCluster(plan, imagesFor(sb, plan, 'pharos.noacpi'), env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
@@ -125,13 +126,17 @@ test('stop forces power-off when the guest ignores ACPI; destroy finds leftovers
   await virsh.domain.define(URI, domainXml(otherSpec));
   try {
     const d = await destroyCluster(plan.name, env);
+    // a domain with this cluster's metadata is its own, even when state forgot it
     assert.ok(d.domains.includes(`${plan.name}-stray`));
     assert.ok(d.domains.includes(vm.name));
     assert.not.ok(d.domains.includes(`${plan.name}-x-other`));
-    assert.ok(d.networks.includes(`${plan.name}-stray-net`));
-    assert.equal(await leftovers(plan.name), [`domain ${plan.name}-x-other`]);
+    // a network the state does not record is not the cluster's
+    assert.not.ok(d.networks.includes(`${plan.name}-stray-net`));
+    assert.equal(d.leftAlone.sort(), [`domain ${plan.name}-x-other: cluster ${plan.name}-x's`, `network ${plan.name}-stray-net: not created by pharos`]);
+    assert.equal(await leftovers(plan.name), [`domain ${plan.name}-x-other`, `network ${plan.name}-stray-net`]);
   } finally {
     await virsh.domain.undefine(URI, `${plan.name}-x-other`).catch(() => undefined);
+    await virsh.network.undefine(URI, `${plan.name}-stray-net`).catch(() => undefined);
   }
 });
 

@@ -110,7 +110,7 @@ test('built images, no --images-dir: the engine builds `vms`, then the status ta
   assert.is(st.cluster, name);
   assert.equal(st.vms.map((v) => v.state), ['running', 'running']);
 
-  const d = await exec('node', [BIN, 'cluster', 'destroy', name], { env });
+  const d = await exec('node', [BIN, 'cluster', 'destroy', name, '--yes'], { env });
   assert.match(d.stdout, 'removed:');
   assert.equal(await leftovers(name), []);
 });
