@@ -20,6 +20,7 @@ import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, st
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
+import { RacyCheck } from '../cache/racy.js';
 import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
 
 export interface EngineOptions {
@@ -176,7 +177,7 @@ interface Keyed {
   hash: string;
 }
 
-type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string };
+type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string; racy: RacyCheck };
 
 /** The stat-only half of a check: input files and the text of the stamp fingerprint. */
 interface Gathered {
@@ -187,6 +188,8 @@ interface Gathered {
   text: string;
   envv: Record<string, string | null>;
   tools: Record<string, string>;
+  /** Whether some stamp was racy (then the fingerprint is not recorded: the next check hashes). */
+  racy: RacyCheck;
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -297,6 +300,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const s = staticOf(n);
     const abs: string[] = [];
     const rel: string[] = [];
+    const rc = new RacyCheck();
     let text = `${s.defJson}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
     // `!pattern` entries exclude what they match from the other patterns'
@@ -317,7 +321,7 @@ export function createEngine(opts: EngineOptions): Engine {
         // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
         const a = `${root}/${pat}`;
         if (excluded?.has(a)) continue;
-        const st = stampOnly(a);
+        const st = rc.see(stampOnly(a));
         if (st !== DIRECTORY) {
           abs.push(a);
           rel.push(pat);
@@ -329,7 +333,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!Array.isArray(found)) found = await found;
       for (const f of found) {
         if (excluded?.has(f)) continue;
-        const st = stampOnly(f);
+        const st = rc.see(stampOnly(f));
         if (st === DIRECTORY) {
           const under: string[] = [];
           walk(f, under);
@@ -337,7 +341,7 @@ export function createEngine(opts: EngineOptions): Engine {
             const r = relName(u);
             abs.push(u);
             rel.push(r);
-            text += `${r}\0${stampOnly(u) ?? MISSING}\n`;
+            text += `${r}\0${rc.see(stampOnly(u)) ?? MISSING}\n`;
           }
           continue;
         }
@@ -360,7 +364,7 @@ export function createEngine(opts: EngineOptions): Engine {
       tools[toolName(t)] = v;
       text += `!${toolName(t)}\0${v}\n`;
     }
-    return { abs, rel, text, envv, tools };
+    return { abs, rel, text, envv, tools, racy: rc };
   };
 
   /** The full key: input contents from the stamp table, hashing what changed. */
@@ -380,9 +384,9 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   /** (path, stamp) of output files, the output half of the fingerprint. */
-  const outputStamps = (paths: Iterable<string>): string => {
+  const outputStamps = (paths: Iterable<string>, rc: RacyCheck): string => {
     let t = '';
-    for (const p of paths) t += `${p}\0${stampOnly(p) ?? MISSING}\n`;
+    for (const p of paths) t += `${p}\0${rc.see(stampOnly(p)) ?? MISSING}\n`;
     return t;
   };
 
@@ -393,13 +397,13 @@ export function createEngine(opts: EngineOptions): Engine {
     const sp = n.target.spec;
     const store = getStore();
     const rec = store.records.get(n.name);
-    const outText = rec ? outputStamps(Object.keys(rec.outputFiles)) : '';
+    const outText = rec ? outputStamps(Object.keys(rec.outputFiles), g.racy) : '';
     const fast = fingerprint(g.text, outText);
     const slow = async (): Promise<Check> => {
       const k = await computeKey(n, depDigests, g);
       const json = keyToJson(k);
       const key: Keyed = { key: k, json, hash: digestString(json) };
-      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text });
+      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text, racy: g.racy });
       if (!rec) return stale('never built');
       if (rec.keyHash !== key.hash) {
         const old = store.keyOf(n.name);
@@ -411,11 +415,14 @@ export function createEngine(opts: EngineOptions): Engine {
         let now = digestFile(db, p);
         if (typeof now !== 'string') now = await now;
         if (now === MISSING) return stale(`output ${p} is missing`);
+        if (now === DIRECTORY) return stale(`output ${p} is a directory`);
         if (now !== d) return stale(`output ${p} changed since it was built`);
       }
-      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only.
-      if (rec.fast !== fast) {
-        rec.fast = fast;
+      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only
+      // (unless a stamp is racy: then the next check hashes again).
+      const trusted = g.racy.racy ? undefined : fast;
+      if (rec.fast !== trusted) {
+        rec.fast = trusted;
         store.markDirty();
       }
       return { fresh: true, rec };
@@ -424,7 +431,7 @@ export function createEngine(opts: EngineOptions): Engine {
     if (!c.fresh) return c;
     if (sp.probe) {
       const r = await sp.probe(c.rec.output, probeCtx);
-      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text };
+      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text, racy: g.racy };
     }
     return c;
   };
@@ -572,6 +579,7 @@ export function createEngine(opts: EngineOptions): Engine {
       let reason: string;
       let key: Keyed;
       let fastText: string;
+      let racy: RacyCheck;
       try {
         const c = await check(n, deps, probeCtx);
         if (c.fresh) {
@@ -581,6 +589,7 @@ export function createEngine(opts: EngineOptions): Engine {
         key = c.key;
         reason = c.reason;
         fastText = c.fast;
+        racy = c.racy;
       } catch (e) {
         fail(n, tStart, e, 'checking', []);
         return;
@@ -642,14 +651,20 @@ export function createEngine(opts: EngineOptions): Engine {
         const value: unknown = JSON.parse(json);
         const files: Record<string, string> = {};
         let outText = '';
+        const outRacy = new RacyCheck();
         for (const p of sp.outputFiles?.(value as never) ?? []) {
           if (Object.hasOwn(files, p)) continue;
           const fst = statStamp(p);
+          if (fst?.isDir) {
+            throw new PharosError(`${n.name} declared output ${p}, which is a directory; outputs must be files`, {
+              hint: 'list the files inside it in outputFiles (or pack the directory into one file)',
+            });
+          }
           let d = digestStat(st.stamps, p, fst);
           if (typeof d !== 'string') d = await d;
           if (d === MISSING) throw new PharosError(`${n.name} declared output ${p} but did not produce it`);
           files[p] = d;
-          outText += `${p}\0${fst!.isDir ? DIRECTORY : fst!.stamp}\n`;
+          outText += `${p}\0${outRacy.see(fst!.stamp)}\n`;
         }
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
@@ -661,7 +676,7 @@ export function createEngine(opts: EngineOptions): Engine {
           outputFiles: files,
           durationMs,
           builtAt: new Date().toISOString(),
-          fast: fingerprint(fastText, outText),
+          fast: racy.racy || outRacy.racy ? undefined : fingerprint(fastText, outText),
         });
         runMs.set(n, durationMs);
         closeSync(fd);
