@@ -42,7 +42,7 @@ test('kept output is bounded to a tail with a count of what was dropped; onLine 
   const total = lines.reduce((a, l) => a + l.length + 1, 0);
   assert.equal(r.dropped, { stdout: total - 100, stderr: 0 });
   try {
-    await exec(process.execPath, ['-e', 'for (let i = 0; i < 1000; i++) console.error("e" + i); process.exit(4)'], { keepChars: 50 });
+    await exec(process.execPath, ['-e', 'for (let i = 0; i < 1000; i++) console.error("e" + i); process.exitCode = 4'], { keepChars: 50 });
     assert.unreachable('exit 4 is a failure');
   } catch (e) {
     assert.instance(e, ExecError);
