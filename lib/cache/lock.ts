@@ -14,12 +14,13 @@
  * one. An empty or unreadable lock is never stale: it is reported, not removed.
  * Release removes the lock only if it still holds this holder's token.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PharosError } from '../errors.js';
 import { liveStartTime } from '../tools/proc.js';
+import { io, ioError } from './ioerror.js';
 
 export interface LockInfo {
   pid: number;
@@ -91,15 +92,15 @@ const backOff = (): void => void Atomics.wait(pause, 0, 0, 2);
 /** Links a temp file holding `text` to `path`; false when `path` exists. */
 function linkNew(path: string, text: string, tag: string): boolean {
   const tmp = `${path}.${process.pid}.${tag}.tmp`;
-  writeFileSync(tmp, text);
+  io('create', path, () => writeFileSync(tmp, text));
   try {
     linkSync(tmp, path);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    throw ioError(e, 'create', path);
   } finally {
-    unlinkSync(tmp);
+    unlinkIf(tmp);
   }
 }
 
@@ -154,9 +155,18 @@ function takeOver(path: string, staleText: string, me: LockInfo): void {
   }
 }
 
+export interface LockOptions {
+  /**
+   * For `pharos clean`, the explicit way out: an unreadable lock (which this
+   * version never leaves: it links complete records) is removed and reported
+   * here instead of stopping the command.
+   */
+  onUnreadable?: (why: string) => void;
+}
+
 /** Takes the lock or throws a PharosError naming the holder. Returns the release function. */
-export function acquireLock(stateDir: string, command = process.argv.slice(2).join(' ')): () => void {
-  mkdirSync(stateDir, { recursive: true });
+export function acquireLock(stateDir: string, command = process.argv.slice(2).join(' '), o: LockOptions = {}): () => void {
+  io('create', stateDir, () => mkdirSync(stateDir, { recursive: true }));
   const path = join(stateDir, 'lock');
   const me: LockInfo = {
     pid: process.pid,
@@ -171,6 +181,11 @@ export function acquireLock(stateDir: string, command = process.argv.slice(2).jo
   const deadline = Date.now() + 10_000;
   while (!linkNew(path, text, me.token!)) {
     const cur = readRaw(path);
+    if (cur.kind === 'bad' && o.onUnreadable) {
+      io('remove', path, () => rmSync(path, { recursive: true, force: true }));
+      o.onUnreadable(cur.why);
+      continue;
+    }
     if (cur.kind === 'bad') {
       throw new PharosError(`${path} exists but ${cur.why}; it is not treated as stale`, {
         hint: `another pharos run may be writing it; if none runs (ps -C node -f), remove ${path}`,
@@ -196,10 +211,18 @@ export function acquireLock(stateDir: string, command = process.argv.slice(2).jo
     if (Date.now() > deadline) throw new PharosError(`could not take ${path}`, { hint: 'other runs keep taking and releasing it; try again' });
   }
   let released = false;
-  return () => {
+  const release = (): void => {
     if (released) return;
     released = true;
+    process.off('exit', release);
     const cur = readRaw(path);
-    if (cur.kind === 'ok' && cur.info.token === me.token) unlinkIf(path);
+    try {
+      if (cur.kind === 'ok' && cur.info.token === me.token) unlinkIf(path);
+    } catch {
+      /* cannot remove it (read-only now?): the next run finds this holder gone and takes it over */
+    }
   };
+  // A forced exit (second Ctrl-C, process.exit) still releases; only kill -9 leaves a (stale) lock.
+  process.on('exit', release);
+  return release;
 }

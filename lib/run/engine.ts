@@ -9,7 +9,7 @@
  * targets waiting on it, so long chains start early. `-j` bounds everything
  * running at once; a pool bounds its own members on top of that.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
@@ -20,7 +20,11 @@ import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, st
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
+import { openOrDiscard } from '../cache/recover.js';
 import { RacyCheck } from '../cache/racy.js';
+import { io } from '../cache/ioerror.js';
+import { GroupLedger, endLeftovers } from './groups.js';
+import { TargetLog } from './targetlog.js';
 import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
 
 export interface EngineOptions {
@@ -64,8 +68,8 @@ export interface Engine {
   explain(name: string): Promise<string>;
   /** fresh / dirty / never-built of every (or the selected) target. */
   states(selectors?: readonly string[]): Promise<TargetState[]>;
-  /** Removes records and logs (all, or of the selected targets). Not the machine cache. */
-  clean(selectors?: readonly string[]): string[];
+  /** Removes records and logs (all, or of the selected targets). Not the machine cache. A damaged state is discarded (`notes` says so). */
+  clean(selectors?: readonly string[]): { removed: string[]; notes: string[] };
   /** Input files and directories of the closure of `selectors` (for watch). */
   inputPaths(selectors: readonly string[]): Promise<string[]>;
   /** Log file path of a target. */
@@ -478,11 +482,25 @@ export function createEngine(opts: EngineOptions): Engine {
     const jobs = Math.max(1, opts.jobs ?? cpus().length + 2);
     const dryRun = opts.dryRun ?? false;
     const release = !dryRun && opts.lock !== false ? acquireLock(stateDir) : () => {};
-    // Re-read state under the lock (another run may have written it) and forget globs (new files).
-    store = undefined;
-    patternCache.clear();
+    let ledger: GroupLedger | undefined;
+    let st: StateStore;
+    try {
+      if (!dryRun) {
+        // Under the lock: end what a crashed (kill -9) run left running, then record this run's children.
+        const note = await endLeftovers(stateDir, opts.killGraceMs ?? 3000);
+        if (note) emit({ type: 'note', text: note });
+        ledger = new GroupLedger(stateDir);
+      }
+      // Re-read state under the lock (another run may have written it) and forget globs (new files).
+      store = undefined;
+      patternCache.clear();
+      st = getStore();
+    } catch (e) {
+      ledger?.close();
+      release();
+      throw e;
+    }
     const hash0 = { files: hashStats.files, bytes: hashStats.bytes };
-    const st = getStore();
     const ac = new AbortController();
     const onOuterAbort = (): void => ac.abort();
     const outer = [opts.signal, bo.signal].filter((x): x is AbortSignal => x !== undefined);
@@ -604,14 +622,10 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       started++;
       emit({ type: 'target-start', name: n.name, reason, index: started, total });
-      mkdirSync(logsDir, { recursive: true });
       const lp = logPath(n.name);
-      const fd = openSync(lp, 'w');
-      const tail: string[] = [];
+      const tlog = new TargetLog(lp);
       const log = (line: string): void => {
-        writeSync(fd, `${line}\n`);
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
+        tlog.write(line);
         emit({ type: 'target-output', name: n.name, line });
       };
       const depOutputs: Record<string, unknown> = {};
@@ -669,6 +683,8 @@ export function createEngine(opts: EngineOptions): Engine {
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
         if (signal.aborted) throw new PharosError('interrupted', { exitCode: 130 });
+        tlog.close();
+        if (tlog.error) throw tlog.error;
         st.putRecord(n.name, key.json, {
           keyHash: key.hash,
           output: value,
@@ -679,12 +695,11 @@ export function createEngine(opts: EngineOptions): Engine {
           fast: racy.racy || outRacy.racy ? undefined : fingerprint(fastText, outText),
         });
         runMs.set(n, durationMs);
-        closeSync(fd);
         finish(n, { status: 'built', durationMs, reason, logPath: lp }, { status: 'built', outputDigest, output: value });
       } catch (e) {
         runMs.set(n, performance.now() - tStart);
-        fail(n, tStart, e, 'running', tail, log, lp);
-        closeSync(fd);
+        fail(n, tStart, tlog.error ?? e, 'running', tlog.tail, log, lp);
+        tlog.close();
       }
     };
 
@@ -737,6 +752,7 @@ export function createEngine(opts: EngineOptions): Engine {
       signal.removeEventListener('abort', onAbort);
       if (!dryRun) {
         try {
+          ledger?.close();
           st.save();
         } finally {
           release();
@@ -831,20 +847,25 @@ export function createEngine(opts: EngineOptions): Engine {
     return out;
   };
 
-  const clean = (selectors?: readonly string[]): string[] => {
-    const release = opts.lock !== false ? acquireLock(stateDir) : () => {};
+  const clean = (selectors?: readonly string[]): { removed: string[]; notes: string[] } => {
+    const notes: string[] = [];
+    const release = opts.lock !== false ? acquireLock(stateDir, undefined, { onUnreadable: (why) => notes.push(`removed ${join(stateDir, 'lock')}: ${why}`) }) : () => {};
     try {
-      const st = getStore();
+      // `clean` is the way out of a damaged state: it discards it (every target rebuilds) and says so.
+      const opened = openOrDiscard(stateDir);
+      notes.push(...opened.notes);
+      const st = (store = opened.store);
       const names = selectors && selectors.length ? select(graph, selectors).map((n) => n.name) : [...new Set([...st.records.keys(), ...graph.nodes.map((n) => n.name)])];
       const removed: string[] = [];
       for (const name of names) {
         if (st.records.has(name)) removed.push(name);
         st.forget(name);
-        rmSync(logPath(name), { force: true });
+        const lp = logPath(name);
+        io('remove', lp, () => rmSync(lp, { force: true, recursive: true }));
       }
       st.markDirty();
       st.save();
-      return removed;
+      return { removed, notes };
     } finally {
       release();
     }

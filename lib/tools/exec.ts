@@ -80,6 +80,25 @@ export function liveChildren(): number[] {
   return [...live];
 }
 
+/** Told of every child's process group (each child leads its own): the engine's record of them. */
+export interface ChildObserver {
+  /** Marks the children's environment (`PHAROS_RUN`), so a later run can tell them from others. */
+  readonly run: string;
+  spawned(pid: number, cmd: string): void;
+  exited(pid: number): void;
+}
+
+/** Environment variable naming the pharos run(s) a child belongs to. */
+export const RUN_ENV = 'PHAROS_RUN';
+
+const observers = new Set<ChildObserver>();
+
+/** Adds an observer until the returned function is called. */
+export function observeChildren(o: ChildObserver): () => void {
+  observers.add(o);
+  return () => void observers.delete(o);
+}
+
 export function killProcessGroup(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pid, sig);
@@ -105,9 +124,11 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       reject(new PharosError(`interrupted before running ${cmd}`, { exitCode: 130 }));
       return;
     }
+    const baseEnv = opts.env ?? process.env;
+    const runs = [...observers].map((o) => o.run).join(',');
     const child = spawn(cmd, args as string[], {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: runs ? { ...baseEnv, [RUN_ENV]: runs } : baseEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -135,7 +156,11 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
             terminate();
           }, opts.timeoutMs)
         : undefined;
-    if (child.pid !== undefined) live.add(child.pid);
+    const pid = child.pid;
+    if (pid !== undefined) {
+      live.add(pid);
+      for (const o of observers) o.spawned(pid, shellQuote([cmd, ...args]));
+    }
 
     const feed = (stream: 'stdout' | 'stderr', chunk: Buffer | undefined): void => {
       const st = streams[stream];
@@ -161,7 +186,7 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (child.pid !== undefined) live.delete(child.pid);
+      if (pid !== undefined && live.delete(pid)) for (const o of observers) o.exited(pid);
     };
 
     child.on('error', (err: NodeJS.ErrnoException) => {
