@@ -160,7 +160,8 @@ export async function endLeftovers(stateDir: string, graceMs = 3000): Promise<st
     drop();
     return `ignored ${path}: not a record of process groups (removed)`;
   }
-  if (f.pid !== process.pid && f.procStart !== null && liveStartTime(f.pid) === f.procStart) return undefined; // that run still runs
+  // That run still runs (this very process included: its children are its own to stop).
+  if (f.procStart !== null && liveStartTime(f.pid) === f.procStart) return undefined;
   const procs = survivors(f);
   if (!procs.length) {
     drop();
