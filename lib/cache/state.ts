@@ -11,11 +11,64 @@
  * finished target and nothing half-done; a torn last line is ignored. At the
  * end of a build the snapshot is rewritten atomically (temp file + rename) and
  * the journal emptied; replaying a journal over a newer snapshot is harmless.
+ *
+ * Damage: a snapshot or journal line that parses but is not a record (`null`,
+ * a record without its fields), or a state file that cannot be read (a
+ * directory in its place), is a `StateCorrupt` naming the file; `pharos clean`
+ * discards the state (recover.ts). Write failures (full disk, read-only)
+ * are one message naming the file (`ioError`). `stamps.json` and `keys.json`
+ * are caches: damaged ones are ignored when read.
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PharosError } from '../errors.js';
 import type { CacheKey } from './key.js';
 import type { StampDb } from './hash.js';
+import { errnoCode, io, ioError } from './ioerror.js';
+
+/** A state file that is not what this version wrote. */
+export class StateCorrupt extends PharosError {
+  constructor(readonly file: string, why: string) {
+    super(`the build state is damaged: ${file}: ${why}`, {
+      hint: 'run `pharos clean` to discard the build state (every target rebuilds; the machine cache is kept)',
+    });
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why a value is not a `TargetRecord`, or undefined when it is one. */
+function badRecord(r: unknown): string | undefined {
+  if (!isObj(r)) return `a record is ${r === null ? 'null' : typeof r}`;
+  if (typeof r.keyHash !== 'string') return 'a record has no keyHash';
+  if (typeof r.outputDigest !== 'string') return 'a record has no outputDigest';
+  if (!isObj(r.outputFiles)) return 'a record has no outputFiles';
+  if (typeof r.durationMs !== 'number') return 'a record has no durationMs';
+  if (r.fast !== undefined && typeof r.fast !== 'string') return 'a record has a bad fast fingerprint';
+  return undefined;
+}
+
+/** A file's text; `undefined` when it does not exist; other read errors name the file. */
+function readState(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw ioError(e, 'read', path);
+  }
+}
+
+/** Writes a file atomically (temp + rename); failures name the file. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true, recursive: true });
+    throw ioError(e, 'write', path);
+  }
+}
 
 export interface TargetRecord {
   /**
@@ -118,7 +171,8 @@ export class StateStore {
       const db = new Stamps();
       try {
         const f = JSON.parse(readFileSync(this.stampsPath, 'utf8')) as StampFile;
-        if (f.version === 1) fillStamps(db, f.paths, f.vals);
+        const ok = isObj(f) && f.version === 1 && Array.isArray(f.paths) && Array.isArray(f.vals) && f.paths.length === f.vals.length;
+        if (ok && f.vals.every((v) => typeof v === 'string' && v.includes(' '))) fillStamps(db, f.paths, f.vals);
       } catch {
         /* none yet, or unreadable: digests are recomputed */
       }
@@ -128,60 +182,87 @@ export class StateStore {
   }
 
   private load(): void {
-    let snap: Snapshot | SnapshotV3 | undefined;
-    try {
-      snap = JSON.parse(readFileSync(this.snapshotPath, 'utf8')) as Snapshot | SnapshotV3;
-    } catch {
-      snap = undefined;
+    const text = readState(this.snapshotPath);
+    let snap: unknown;
+    if (text !== undefined) {
+      try {
+        snap = JSON.parse(text);
+      } catch {
+        throw new StateCorrupt(this.snapshotPath, 'not JSON');
+      }
+      if (!isObj(snap)) throw new StateCorrupt(this.snapshotPath, `not a snapshot (${snap === null ? 'null' : typeof snap})`);
     }
-    if (snap && (snap.version === 4 || snap.version === 3)) {
-      for (const [k, v] of Object.entries(snap.records)) this.records.set(k, v);
-      if (snap.version === 3) {
+    if (isObj(snap) && (snap.version === 4 || snap.version === 3)) {
+      const sn = snap as unknown as Snapshot | SnapshotV3;
+      if (!isObj(sn.records)) throw new StateCorrupt(this.snapshotPath, `records is ${sn.records === null ? 'null' : typeof sn.records}`);
+      for (const [k, v] of Object.entries(sn.records)) {
+        const bad = badRecord(v);
+        if (bad) throw new StateCorrupt(this.snapshotPath, `${bad} (target ${k})`);
+        this.records.set(k, v);
+      }
+      if (sn.version === 3) {
         // Migrate: the inline stamps become stamps.json at the next save.
         const db = new Stamps();
-        fillStamps(db, snap.stampPaths, snap.stampVals);
+        if (Array.isArray(sn.stampPaths) && Array.isArray(sn.stampVals)) fillStamps(db, sn.stampPaths, sn.stampVals);
         db.dirty = true;
         this.stampDb = db;
         this.dirty = true;
       }
-      for (const [k, v] of Object.entries(snap.tools ?? {})) this.tools.set(k, v);
-      for (const [k, v] of Object.entries(snap.durations ?? {})) this.durations.set(k, v);
+      if (sn.tools !== undefined && !isObj(sn.tools)) throw new StateCorrupt(this.snapshotPath, 'tools is not an object');
+      if (sn.durations !== undefined && !isObj(sn.durations)) throw new StateCorrupt(this.snapshotPath, 'durations is not an object');
+      for (const [k, v] of Object.entries(sn.tools ?? {})) if (Array.isArray(v) && v.length === 2) this.tools.set(k, v);
+      for (const [k, v] of Object.entries(sn.durations ?? {})) if (typeof v === 'number') this.durations.set(k, v);
     }
-    let journal = '';
-    try {
-      journal = readFileSync(this.journalPath, 'utf8');
-    } catch {
-      return;
-    }
-    for (const line of journal.split('\n')) {
+    const journal = readState(this.journalPath);
+    if (journal === undefined) return;
+    // A torn last line (a crash mid-append) is ignored; the next append starts a new line.
+    this.journalTorn = journal.length > 0 && !journal.endsWith('\n');
+    const lines = journal.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
       if (!line) continue;
       this.dirty = true; // fold the journal into the snapshot at the next save
-      let j: JournalLine;
+      let j: unknown;
       try {
-        j = JSON.parse(line) as JournalLine;
+        j = JSON.parse(line);
       } catch {
         continue; // torn write from a crash: that record never completed
       }
+      const where = `line ${i + 1}`;
+      if (!isObj(j) || typeof j.name !== 'string') throw new StateCorrupt(this.journalPath, `${where} is not a journal entry (${JSON.stringify(j).slice(0, 40)})`);
       if (j.t === 'rec') {
-        this.records.set(j.name, j.rec);
-        this.newKeys.set(j.name, j.key);
+        const bad = badRecord(j.rec) ?? (typeof j.key === 'string' ? undefined : 'it has no key');
+        if (bad) throw new StateCorrupt(this.journalPath, `${where}: ${bad}`);
+        const e = j as unknown as Extract<JournalLine, { t: 'rec' }>;
+        this.records.set(e.name, e.rec);
+        this.newKeys.set(e.name, e.key);
         this.keysDirty = true;
-        this.durations.set(j.name, j.rec.durationMs);
-      } else {
+        this.durations.set(e.name, e.rec.durationMs);
+      } else if (j.t === 'del') {
         this.records.delete(j.name);
         this.newKeys.set(j.name, null);
         this.keysDirty = true;
-      }
+      } else throw new StateCorrupt(this.journalPath, `${where} is not a journal entry`);
     }
+  }
+
+  /** The journal does not end with a newline (a torn append): the next entry starts with one. */
+  private journalTorn = false;
+
+  private append(entry: string): void {
+    io('create', this.stateDir, () => mkdirSync(this.stateDir, { recursive: true }));
+    io('append to', this.journalPath, () => appendFileSync(this.journalPath, `${this.journalTorn ? '\n' : ''}${entry}\n`));
+    this.journalTorn = false;
   }
 
   private loadKeys(): Map<string, string> {
     if (!this.keys) {
       let obj: Record<string, string> = {};
       try {
-        obj = JSON.parse(readFileSync(this.keysPath, 'utf8')) as Record<string, string>;
+        const v: unknown = JSON.parse(readFileSync(this.keysPath, 'utf8'));
+        if (isObj(v)) obj = Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
       } catch {
-        /* none yet */
+        /* none yet, or damaged: a cache for `why` only */
       }
       this.keys = new Map(Object.entries(obj));
       for (const [k, v] of this.newKeys) {
@@ -196,7 +277,11 @@ export class StateStore {
   /** The recorded key of a target (parsed), for `why`. */
   keyOf(name: string): CacheKey | undefined {
     const j = this.loadKeys().get(name);
-    return j === undefined ? undefined : (JSON.parse(j) as CacheKey);
+    try {
+      return j === undefined ? undefined : (JSON.parse(j) as CacheKey);
+    } catch {
+      return undefined;
+    }
   }
 
   private keysDirty = false;
@@ -211,8 +296,7 @@ export class StateStore {
 
   /** Records a success durably (one journal line), then in memory. */
   putRecord(name: string, keyJson: string, rec: TargetRecord): void {
-    mkdirSync(this.stateDir, { recursive: true });
-    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'rec', name, rec, key: keyJson })}\n`);
+    this.append(JSON.stringify({ t: 'rec', name, rec, key: keyJson }));
     this.dirty = true;
     this.setKey(name, keyJson);
     this.records.set(name, rec);
@@ -221,8 +305,7 @@ export class StateStore {
 
   deleteRecord(name: string): void {
     if (!this.records.has(name)) return;
-    mkdirSync(this.stateDir, { recursive: true });
-    appendFileSync(this.journalPath, `${JSON.stringify({ t: 'del', name })}\n`);
+    this.append(JSON.stringify({ t: 'del', name }));
     this.dirty = true;
     this.records.delete(name);
     this.setKey(name, null);
@@ -244,7 +327,7 @@ export class StateStore {
   save(): void {
     const stampsDirty = this.stampDb?.dirty === true;
     if (!this.dirty && !stampsDirty) return;
-    mkdirSync(this.stateDir, { recursive: true });
+    io('create', this.stateDir, () => mkdirSync(this.stateDir, { recursive: true }));
     if (stampsDirty) {
       // Only a cache of (stamp -> digest) facts: any version of it is correct, so its order vs the snapshot does not matter.
       const paths: string[] = [];
@@ -254,9 +337,7 @@ export class StateStore {
         vals.push(`${v[0]} ${v[1]}`);
       }
       const f: StampFile = { version: 1, paths, vals };
-      const stmp = `${this.stampsPath}.${process.pid}.tmp`;
-      writeFileSync(stmp, JSON.stringify(f));
-      renameSync(stmp, this.stampsPath);
+      writeAtomic(this.stampsPath, JSON.stringify(f));
       this.stampDb!.dirty = false;
     }
     if (!this.dirty) return;
@@ -270,15 +351,11 @@ export class StateStore {
     if (this.keysDirty) {
       const keys = this.loadKeys();
       for (const k of keys.keys()) if (!this.records.has(k)) keys.delete(k);
-      const ktmp = `${this.keysPath}.${process.pid}.tmp`;
-      writeFileSync(ktmp, JSON.stringify(Object.fromEntries(keys)));
-      renameSync(ktmp, this.keysPath);
+      writeAtomic(this.keysPath, JSON.stringify(Object.fromEntries(keys)));
       this.keysDirty = false;
     }
-    const tmp = `${this.snapshotPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(snap));
-    renameSync(tmp, this.snapshotPath);
-    rmSync(this.journalPath, { force: true });
+    writeAtomic(this.snapshotPath, JSON.stringify(snap));
+    io('remove', this.journalPath, () => rmSync(this.journalPath, { force: true }));
     this.dirty = false;
   }
 }

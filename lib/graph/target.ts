@@ -79,7 +79,7 @@ export interface TargetSpec<O, D extends Record<string, Target<unknown>>> {
    * suites, so a save re-runs the role and then its checks). Not part of the key.
    */
   watchAlso?: string[];
-  /** Absolute paths the output names; digested after run, a missing one is a miss. */
+  /** Absolute paths of files the output names; digested after run, a missing one is a miss, a directory an error. */
   outputFiles?: (out: O) => string[];
   /** Live check of a recorded result: `true` = still there, a string = why stale. */
   probe?: (out: O, ctx: ProbeContext) => Promise<true | string>;

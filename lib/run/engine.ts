@@ -9,7 +9,7 @@
  * targets waiting on it, so long chains start early. `-j` bounds everything
  * running at once; a pool bounds its own members on top of that.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
@@ -20,6 +20,11 @@ import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, st
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
+import { openOrDiscard } from '../cache/recover.js';
+import { RacyCheck } from '../cache/racy.js';
+import { io } from '../cache/ioerror.js';
+import { GroupLedger, endLeftovers } from './groups.js';
+import { TargetLog } from './targetlog.js';
 import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
 
 export interface EngineOptions {
@@ -63,8 +68,8 @@ export interface Engine {
   explain(name: string): Promise<string>;
   /** fresh / dirty / never-built of every (or the selected) target. */
   states(selectors?: readonly string[]): Promise<TargetState[]>;
-  /** Removes records and logs (all, or of the selected targets). Not the machine cache. */
-  clean(selectors?: readonly string[]): string[];
+  /** Removes records and logs (all, or of the selected targets). Not the machine cache. A damaged state is discarded (`notes` says so). */
+  clean(selectors?: readonly string[]): { removed: string[]; notes: string[] };
   /** Input files and directories of the closure of `selectors` (for watch). */
   inputPaths(selectors: readonly string[]): Promise<string[]>;
   /** Log file path of a target. */
@@ -176,7 +181,7 @@ interface Keyed {
   hash: string;
 }
 
-type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string };
+type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string; racy: RacyCheck };
 
 /** The stat-only half of a check: input files and the text of the stamp fingerprint. */
 interface Gathered {
@@ -187,6 +192,8 @@ interface Gathered {
   text: string;
   envv: Record<string, string | null>;
   tools: Record<string, string>;
+  /** Whether some stamp was racy (then the fingerprint is not recorded: the next check hashes). */
+  racy: RacyCheck;
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -297,6 +304,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const s = staticOf(n);
     const abs: string[] = [];
     const rel: string[] = [];
+    const rc = new RacyCheck();
     let text = `${s.defJson}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
     // `!pattern` entries exclude what they match from the other patterns'
@@ -317,7 +325,7 @@ export function createEngine(opts: EngineOptions): Engine {
         // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
         const a = `${root}/${pat}`;
         if (excluded?.has(a)) continue;
-        const st = stampOnly(a);
+        const st = rc.see(stampOnly(a));
         if (st !== DIRECTORY) {
           abs.push(a);
           rel.push(pat);
@@ -329,7 +337,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!Array.isArray(found)) found = await found;
       for (const f of found) {
         if (excluded?.has(f)) continue;
-        const st = stampOnly(f);
+        const st = rc.see(stampOnly(f));
         if (st === DIRECTORY) {
           const under: string[] = [];
           walk(f, under);
@@ -337,7 +345,7 @@ export function createEngine(opts: EngineOptions): Engine {
             const r = relName(u);
             abs.push(u);
             rel.push(r);
-            text += `${r}\0${stampOnly(u) ?? MISSING}\n`;
+            text += `${r}\0${rc.see(stampOnly(u)) ?? MISSING}\n`;
           }
           continue;
         }
@@ -360,7 +368,7 @@ export function createEngine(opts: EngineOptions): Engine {
       tools[toolName(t)] = v;
       text += `!${toolName(t)}\0${v}\n`;
     }
-    return { abs, rel, text, envv, tools };
+    return { abs, rel, text, envv, tools, racy: rc };
   };
 
   /** The full key: input contents from the stamp table, hashing what changed. */
@@ -380,9 +388,9 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   /** (path, stamp) of output files, the output half of the fingerprint. */
-  const outputStamps = (paths: Iterable<string>): string => {
+  const outputStamps = (paths: Iterable<string>, rc: RacyCheck): string => {
     let t = '';
-    for (const p of paths) t += `${p}\0${stampOnly(p) ?? MISSING}\n`;
+    for (const p of paths) t += `${p}\0${rc.see(stampOnly(p)) ?? MISSING}\n`;
     return t;
   };
 
@@ -393,13 +401,13 @@ export function createEngine(opts: EngineOptions): Engine {
     const sp = n.target.spec;
     const store = getStore();
     const rec = store.records.get(n.name);
-    const outText = rec ? outputStamps(Object.keys(rec.outputFiles)) : '';
+    const outText = rec ? outputStamps(Object.keys(rec.outputFiles), g.racy) : '';
     const fast = fingerprint(g.text, outText);
     const slow = async (): Promise<Check> => {
       const k = await computeKey(n, depDigests, g);
       const json = keyToJson(k);
       const key: Keyed = { key: k, json, hash: digestString(json) };
-      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text });
+      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text, racy: g.racy });
       if (!rec) return stale('never built');
       if (rec.keyHash !== key.hash) {
         const old = store.keyOf(n.name);
@@ -411,11 +419,14 @@ export function createEngine(opts: EngineOptions): Engine {
         let now = digestFile(db, p);
         if (typeof now !== 'string') now = await now;
         if (now === MISSING) return stale(`output ${p} is missing`);
+        if (now === DIRECTORY) return stale(`output ${p} is a directory`);
         if (now !== d) return stale(`output ${p} changed since it was built`);
       }
-      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only.
-      if (rec.fast !== fast) {
-        rec.fast = fast;
+      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only
+      // (unless a stamp is racy: then the next check hashes again).
+      const trusted = g.racy.racy ? undefined : fast;
+      if (rec.fast !== trusted) {
+        rec.fast = trusted;
         store.markDirty();
       }
       return { fresh: true, rec };
@@ -424,7 +435,7 @@ export function createEngine(opts: EngineOptions): Engine {
     if (!c.fresh) return c;
     if (sp.probe) {
       const r = await sp.probe(c.rec.output, probeCtx);
-      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text };
+      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text, racy: g.racy };
     }
     return c;
   };
@@ -471,11 +482,25 @@ export function createEngine(opts: EngineOptions): Engine {
     const jobs = Math.max(1, opts.jobs ?? cpus().length + 2);
     const dryRun = opts.dryRun ?? false;
     const release = !dryRun && opts.lock !== false ? acquireLock(stateDir) : () => {};
-    // Re-read state under the lock (another run may have written it) and forget globs (new files).
-    store = undefined;
-    patternCache.clear();
+    let ledger: GroupLedger | undefined;
+    let st: StateStore;
+    try {
+      if (!dryRun) {
+        // Under the lock: end what a crashed (kill -9) run left running, then record this run's children.
+        const note = await endLeftovers(stateDir, opts.killGraceMs ?? 3000);
+        if (note) emit({ type: 'note', text: note });
+        ledger = new GroupLedger(stateDir);
+      }
+      // Re-read state under the lock (another run may have written it) and forget globs (new files).
+      store = undefined;
+      patternCache.clear();
+      st = getStore();
+    } catch (e) {
+      ledger?.close();
+      release();
+      throw e;
+    }
     const hash0 = { files: hashStats.files, bytes: hashStats.bytes };
-    const st = getStore();
     const ac = new AbortController();
     const onOuterAbort = (): void => ac.abort();
     const outer = [opts.signal, bo.signal].filter((x): x is AbortSignal => x !== undefined);
@@ -572,6 +597,7 @@ export function createEngine(opts: EngineOptions): Engine {
       let reason: string;
       let key: Keyed;
       let fastText: string;
+      let racy: RacyCheck;
       try {
         const c = await check(n, deps, probeCtx);
         if (c.fresh) {
@@ -581,6 +607,7 @@ export function createEngine(opts: EngineOptions): Engine {
         key = c.key;
         reason = c.reason;
         fastText = c.fast;
+        racy = c.racy;
       } catch (e) {
         fail(n, tStart, e, 'checking', []);
         return;
@@ -595,14 +622,10 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       started++;
       emit({ type: 'target-start', name: n.name, reason, index: started, total });
-      mkdirSync(logsDir, { recursive: true });
       const lp = logPath(n.name);
-      const fd = openSync(lp, 'w');
-      const tail: string[] = [];
+      const tlog = new TargetLog(lp);
       const log = (line: string): void => {
-        writeSync(fd, `${line}\n`);
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
+        tlog.write(line);
         emit({ type: 'target-output', name: n.name, line });
       };
       const depOutputs: Record<string, unknown> = {};
@@ -642,18 +665,26 @@ export function createEngine(opts: EngineOptions): Engine {
         const value: unknown = JSON.parse(json);
         const files: Record<string, string> = {};
         let outText = '';
+        const outRacy = new RacyCheck();
         for (const p of sp.outputFiles?.(value as never) ?? []) {
           if (Object.hasOwn(files, p)) continue;
           const fst = statStamp(p);
+          if (fst?.isDir) {
+            throw new PharosError(`${n.name} declared output ${p}, which is a directory; outputs must be files`, {
+              hint: 'list the files inside it in outputFiles (or pack the directory into one file)',
+            });
+          }
           let d = digestStat(st.stamps, p, fst);
           if (typeof d !== 'string') d = await d;
           if (d === MISSING) throw new PharosError(`${n.name} declared output ${p} but did not produce it`);
           files[p] = d;
-          outText += `${p}\0${fst!.isDir ? DIRECTORY : fst!.stamp}\n`;
+          outText += `${p}\0${outRacy.see(fst!.stamp)}\n`;
         }
         const outputDigest = digestString(`${json}\0${stableJson(files)}`);
         const durationMs = performance.now() - tStart;
         if (signal.aborted) throw new PharosError('interrupted', { exitCode: 130 });
+        tlog.close();
+        if (tlog.error) throw tlog.error;
         st.putRecord(n.name, key.json, {
           keyHash: key.hash,
           output: value,
@@ -661,15 +692,14 @@ export function createEngine(opts: EngineOptions): Engine {
           outputFiles: files,
           durationMs,
           builtAt: new Date().toISOString(),
-          fast: fingerprint(fastText, outText),
+          fast: racy.racy || outRacy.racy ? undefined : fingerprint(fastText, outText),
         });
         runMs.set(n, durationMs);
-        closeSync(fd);
         finish(n, { status: 'built', durationMs, reason, logPath: lp }, { status: 'built', outputDigest, output: value });
       } catch (e) {
         runMs.set(n, performance.now() - tStart);
-        fail(n, tStart, e, 'running', tail, log, lp);
-        closeSync(fd);
+        fail(n, tStart, tlog.error ?? e, 'running', tlog.tail, log, lp);
+        tlog.close();
       }
     };
 
@@ -722,6 +752,7 @@ export function createEngine(opts: EngineOptions): Engine {
       signal.removeEventListener('abort', onAbort);
       if (!dryRun) {
         try {
+          ledger?.close();
           st.save();
         } finally {
           release();
@@ -816,20 +847,25 @@ export function createEngine(opts: EngineOptions): Engine {
     return out;
   };
 
-  const clean = (selectors?: readonly string[]): string[] => {
-    const release = opts.lock !== false ? acquireLock(stateDir) : () => {};
+  const clean = (selectors?: readonly string[]): { removed: string[]; notes: string[] } => {
+    const notes: string[] = [];
+    const release = opts.lock !== false ? acquireLock(stateDir, undefined, { onUnreadable: (why) => notes.push(`removed ${join(stateDir, 'lock')}: ${why}`) }) : () => {};
     try {
-      const st = getStore();
+      // `clean` is the way out of a damaged state: it discards it (every target rebuilds) and says so.
+      const opened = openOrDiscard(stateDir);
+      notes.push(...opened.notes);
+      const st = (store = opened.store);
       const names = selectors && selectors.length ? select(graph, selectors).map((n) => n.name) : [...new Set([...st.records.keys(), ...graph.nodes.map((n) => n.name)])];
       const removed: string[] = [];
       for (const name of names) {
         if (st.records.has(name)) removed.push(name);
         st.forget(name);
-        rmSync(logPath(name), { force: true });
+        const lp = logPath(name);
+        io('remove', lp, () => rmSync(lp, { force: true, recursive: true }));
       }
       st.markDirty();
       st.save();
-      return removed;
+      return { removed, notes };
     } finally {
       release();
     }

@@ -59,7 +59,9 @@ export type BuildEvent =
       finished: number;
       total: number;
     }
-  | { type: 'build-done'; summary: BuildSummary };
+  | { type: 'build-done'; summary: BuildSummary }
+  /** Something the user should know that is not a target's: e.g. leftovers of a crashed run were ended. */
+  | { type: 'note'; text: string };
 
 export interface Reporter {
   event(e: BuildEvent): void;

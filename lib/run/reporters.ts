@@ -81,6 +81,9 @@ export function plainReporter(o: ReporterOptions = {}): Reporter {
         case 'build-done':
           out.write(summaryText(e.summary));
           break;
+        case 'note':
+          out.write(`note: ${e.text}\n`);
+          break;
         default:
           break;
       }
@@ -149,6 +152,9 @@ export function ttyReporter(o: ReporterOptions = {}): Reporter {
           if (timer) clearInterval(timer);
           clear();
           out.write(summaryText(e.summary));
+          break;
+        case 'note':
+          above(`note: ${e.text}\n`);
           break;
         default:
           break;

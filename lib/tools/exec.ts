@@ -6,6 +6,7 @@
  * `PharosError` that names the command and shows the tail of its output.
  */
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { PharosError } from '../errors.js';
 
 export interface ExecOptions {
@@ -25,12 +26,51 @@ export interface ExecOptions {
   killGraceMs?: number;
   /** Debian package that provides the program, for the "not found" hint. */
   pkg?: string;
+  /**
+   * Characters of stdout and of stderr kept in the result (default 16 Mi):
+   * beyond it only the tail is kept and `dropped` counts the rest. `onLine`
+   * (the target's log) still sees everything.
+   */
+  keepChars?: number;
 }
 
 export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Characters cut from the front of stdout / stderr to keep them within `keepChars`. */
+  dropped?: { stdout: number; stderr: number };
+}
+
+const DEFAULT_KEEP = 16 * 1024 * 1024;
+/** A line longer than this is passed to `onLine` in pieces (a child writing without newlines). */
+const MAX_LINE = 1024 * 1024;
+
+/**
+ * One output stream: a decoder that keeps a multibyte character split across
+ * two reads whole, the kept tail, and the partial last line.
+ */
+class StreamText {
+  private readonly dec = new StringDecoder('utf8');
+  text = '';
+  dropped = 0;
+  partial = '';
+  constructor(private readonly keep: number) {}
+  /** Decoded text of the chunk (possibly '' while a character is incomplete). */
+  push(chunk: Buffer | undefined): string {
+    const t = chunk ? this.dec.write(chunk) : this.dec.end();
+    if (!t) return t;
+    this.text += t;
+    if (this.text.length > this.keep * 2) this.trim();
+    return t;
+  }
+  /** Keeps the last `keep` characters (amortised: trimmed when twice over). */
+  trim(): void {
+    if (this.text.length <= this.keep) return;
+    const cut = this.text.length - this.keep;
+    this.dropped += cut;
+    this.text = this.text.slice(cut);
+  }
 }
 
 /** Every live child, so a Ctrl-C handler can terminate them all. */
@@ -38,6 +78,25 @@ const live = new Set<number>();
 
 export function liveChildren(): number[] {
   return [...live];
+}
+
+/** Told of every child's process group (each child leads its own): the engine's record of them. */
+export interface ChildObserver {
+  /** Marks the children's environment (`PHAROS_RUN`), so a later run can tell them from others. */
+  readonly run: string;
+  spawned(pid: number, cmd: string): void;
+  exited(pid: number): void;
+}
+
+/** Environment variable naming the pharos run(s) a child belongs to. */
+export const RUN_ENV = 'PHAROS_RUN';
+
+const observers = new Set<ChildObserver>();
+
+/** Adds an observer until the returned function is called. */
+export function observeChildren(o: ChildObserver): () => void {
+  observers.add(o);
+  return () => void observers.delete(o);
 }
 
 export function killProcessGroup(pid: number, sig: NodeJS.Signals): void {
@@ -65,15 +124,16 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       reject(new PharosError(`interrupted before running ${cmd}`, { exitCode: 130 }));
       return;
     }
+    const baseEnv = opts.env ?? process.env;
+    const runs = [...observers].map((o) => o.run).join(',');
     const child = spawn(cmd, args as string[], {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: runs ? { ...baseEnv, [RUN_ENV]: runs } : baseEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
-    let stdout = '';
-    let stderr = '';
-    const partial = { stdout: '', stderr: '' };
+    const keep = opts.keepChars ?? DEFAULT_KEEP;
+    const streams = { stdout: new StreamText(keep), stderr: new StreamText(keep) };
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -96,17 +156,23 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
             terminate();
           }, opts.timeoutMs)
         : undefined;
-    if (child.pid !== undefined) live.add(child.pid);
+    const pid = child.pid;
+    if (pid !== undefined) {
+      live.add(pid);
+      for (const o of observers) o.spawned(pid, shellQuote([cmd, ...args]));
+    }
 
-    const feed = (stream: 'stdout' | 'stderr', chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
-      if (stream === 'stdout') stdout += text;
-      else stderr += text;
-      if (!opts.onLine) return;
-      const buf = partial[stream] + text;
-      const lines = buf.split('\n');
-      partial[stream] = lines.pop() ?? '';
+    const feed = (stream: 'stdout' | 'stderr', chunk: Buffer | undefined): void => {
+      const st = streams[stream];
+      const text = st.push(chunk);
+      if (!opts.onLine || !text) return;
+      const lines = (st.partial + text).split('\n');
+      st.partial = lines.pop() ?? '';
       for (const l of lines) opts.onLine(l, stream);
+      while (st.partial.length > MAX_LINE) {
+        opts.onLine(st.partial.slice(0, MAX_LINE), stream);
+        st.partial = st.partial.slice(MAX_LINE);
+      }
     };
     child.stdout.on('data', (c: Buffer) => feed('stdout', c));
     child.stderr.on('data', (c: Buffer) => feed('stderr', c));
@@ -120,7 +186,7 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (child.pid !== undefined) live.delete(child.pid);
+      if (pid !== undefined && live.delete(pid)) for (const o of observers) o.exited(pid);
     };
 
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -138,10 +204,17 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
     });
     child.on('close', (code, sig) => {
       finish();
+      feed('stdout', undefined);
+      feed('stderr', undefined);
       if (opts.onLine) {
-        if (partial.stdout) opts.onLine(partial.stdout, 'stdout');
-        if (partial.stderr) opts.onLine(partial.stderr, 'stderr');
+        if (streams.stdout.partial) opts.onLine(streams.stdout.partial, 'stdout');
+        if (streams.stderr.partial) opts.onLine(streams.stderr.partial, 'stderr');
       }
+      streams.stdout.trim();
+      streams.stderr.trim();
+      const stdout = streams.stdout.text;
+      const stderr = streams.stderr.text;
+      const dropped = streams.stdout.dropped || streams.stderr.dropped ? { stdout: streams.stdout.dropped, stderr: streams.stderr.dropped } : undefined;
       const line = shellQuote([cmd, ...args]);
       if (aborted) {
         reject(new PharosError(`interrupted: ${line}`, { exitCode: 130 }));
@@ -156,8 +229,9 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       const rc = code ?? (sig ? 128 : 1);
       if (!(opts.okCodes ?? [0]).includes(rc)) {
         const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-15).join('\n');
+        const cut = dropped ? `\n(${dropped.stdout + dropped.stderr} earlier characters of output not kept in memory; the target's log has them)` : '';
         reject(
-          new ExecError(`command failed (exit ${sig ?? rc}): ${line}${tail ? `\n${tail}` : ''}`, {
+          new ExecError(`command failed (exit ${sig ?? rc}): ${line}${tail ? `\n${tail}` : ''}${cut}`, {
             code: rc,
             stdout,
             stderr,
@@ -166,7 +240,7 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
         );
         return;
       }
-      resolve({ code: rc, stdout, stderr });
+      resolve(dropped ? { code: rc, stdout, stderr, dropped } : { code: rc, stdout, stderr });
     });
   });
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { Engine } from '../../run/engine.js';
 import type { Reporter } from '../../run/events.js';
+import type { Interrupt } from '../../run/signals.js';
 import { loadProject, projectPaths, type GlobalOptions, type Project } from '../project.js';
 
 export async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
@@ -29,29 +30,9 @@ export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
   return process.stderr.isTTY ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
 }
 
-/**
- * Ctrl-C / SIGTERM: the first aborts the build (children get SIGTERM, then
- * SIGKILL after a grace period); a second one kills live children and exits.
- */
-export async function onInterrupt(ac: AbortController): Promise<() => void> {
-  const { liveChildren, killProcessGroup } = await import('../../tools/exec.js');
-  let hits = 0;
-  const handler = (): void => {
-    hits++;
-    if (hits === 1) {
-      if (process.stderr.isTTY) process.stderr.write('\ninterrupted: stopping running targets (Ctrl-C again to force)\n');
-      ac.abort();
-      return;
-    }
-    for (const pid of liveChildren()) killProcessGroup(pid, 'SIGKILL');
-    process.exit(130);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
+/** SIGINT, SIGTERM and SIGHUP stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/143. */
+export async function onInterrupt(ac: AbortController): Promise<Interrupt> {
+  return (await import('../../run/signals.js')).onInterrupt(ac);
 }
 
 function defaultTargets(project: Project, given: string[]): string[] {
@@ -66,7 +47,13 @@ export function register(program: Command): void {
     .description('build targets (names, aliases or globs like "image:*") and what they need; only what changed runs')
     .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
     .option('--strict', 'reject an ai-how config instead of rewriting it (see pharos migrate)')
-    .addHelpText('after', '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\nExit status: 0 ok, 1 a target failed, 2 a bad config, 130 interrupted.')
+    .addHelpText(
+      'after',
+      '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\n' +
+        'Exit status: 0 ok, 1 a target failed (or the build state is damaged: see pharos clean), 2 a bad config,\n' +
+        '74 .pharos cannot be written (full disk, read-only), 75 another run holds the lock,\n' +
+        '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.',
+    )
     .action(async (targets: string[], o: { strict?: boolean }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       const paths = projectPaths(opts);
@@ -79,7 +66,7 @@ export function register(program: Command): void {
       try {
         const engine = await makeEngine(opts, project, { signal: ac.signal, reporter });
         const s = await engine.build(defaultTargets(project, targets));
-        process.exitCode = s.interrupted ? 130 : s.ok ? 0 : 1;
+        process.exitCode = s.interrupted ? off.exitCode() : s.ok ? 0 : 1;
       } finally {
         reporter.close?.();
         off();
@@ -152,14 +139,17 @@ export function register(program: Command): void {
 
   program
     .command('clean')
-    .description('forget build records and logs (all, or of TARGETs) so they rebuild; the machine cache is kept')
+    .description('forget build records and logs (all, or of TARGETs) so they rebuild; a damaged state is discarded; the machine cache is kept')
     .argument('[targets...]', 'targets to forget (default: all)')
     .action(async (targets: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       const engine = await makeEngine(opts, await loadProject(opts));
-      const removed = engine.clean(targets);
-      if (opts.json) process.stdout.write(`${JSON.stringify({ removed })}\n`);
-      else process.stdout.write(`forgot ${removed.length} record${removed.length === 1 ? '' : 's'}\n`);
+      const { removed, notes } = engine.clean(targets);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ removed, notes })}\n`);
+      else {
+        for (const n of notes) process.stderr.write(`note: ${n}\n`);
+        process.stdout.write(`forgot ${removed.length} record${removed.length === 1 ? '' : 's'}\n`);
+      }
     });
 
   program
@@ -171,8 +161,7 @@ export function register(program: Command): void {
       let project = await loadProject(opts);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
       const reporter = await reporterFor(opts);
       const { watch } = await import('../../watch/index.js');
       const { formatError, isPharosError } = await import('../../errors.js');
@@ -201,8 +190,7 @@ export function register(program: Command): void {
         });
       } finally {
         reporter.close?.();
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, stop);
       }
       process.exitCode = 0;
     });

@@ -36,7 +36,7 @@ async function buildTargets(opts: GlobalOptions, targets: string[], extra: { kee
   try {
     const engine = await makeEngine({ ...opts, keepGoing: extra.keepGoing ?? opts.keepGoing }, project, { signal: ac.signal, reporter });
     const s = await engine.build(targets);
-    if (s.interrupted) throw new PharosError('interrupted', { exitCode: 130 });
+    if (s.interrupted) throw new PharosError('interrupted', { exitCode: off.exitCode() });
     return s.ok;
   } finally {
     reporter.close?.();

@@ -8,7 +8,7 @@ import { alias, createEngine, target, type GraphDefinition, type Target, type Bu
 import { memoryReporter } from '../../../lib/run/reporters.js';
 import { hashStats } from '../../../lib/cache/hash.js';
 import { PharosError } from '../../../lib/errors.js';
-import { tempRoot } from './helpers.js';
+import { age, tempRoot } from './helpers.js';
 
 function engine(root: string, definition: GraphDefinition, extra: Partial<Parameters<typeof createEngine>[0]> = {}) {
   return createEngine({ root, definition, jobs: 4, ...extra });
@@ -91,6 +91,7 @@ test('stat fast path: an unchanged big file is not read again', async () => {
   ftruncateSync(fd, 256 * 1024 * 1024);
   closeSync(fd);
   writeFileSync(join(root, 'small.txt'), 'x');
+  age(big, join(root, 'small.txt'));
   const t = target({ name: 'img', inputs: ['big.img', 'small.txt'], run: async () => 1 });
   const s1 = await engine(root, { targets: [t] }).build(['img']);
   assert.is(s1.hashed.bytes, 256 * 1024 * 1024 + 1, 'cold build reads every byte once');

@@ -1,6 +1,6 @@
 /** Shared helpers for the engine tests: temp roots, polling, CLI processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,16 @@ export function tempRoot(prefix = 'pharos-engine-'): string {
   // Without "type": "module" tsx would load pharos.build.ts as CommonJS.
   writeFileSync(join(d, 'package.json'), '{"type":"module"}\n');
   return d;
+}
+
+/**
+ * Sets mtime an hour back: the file was last changed long before its stamp
+ * is taken, so the stamp is not racy (lib/cache/racy.ts) and the stat fast
+ * path trusts it. Tests that assert "nothing is read" age what they wrote.
+ */
+export function age(...paths: string[]): void {
+  const t = new Date(Date.now() - 3600_000);
+  for (const p of paths) utimesSync(p, t, t);
 }
 
 /** Polls `fn` until it returns a truthy value; the error names what was awaited. */
