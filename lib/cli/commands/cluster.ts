@@ -230,6 +230,7 @@ export function register(program: Command): void {
 
   const vm = program.command('vm').description('one VM: start, stop, restart, status');
   vm.command('start')
+    .description('start a VM that exists (state from `cluster start`), then wait for SSH')
     .argument('<name>', 'VM name (full or short, e.g. compute-01)')
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
@@ -238,6 +239,7 @@ export function register(program: Command): void {
       out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('stop')
+    .description('graceful shutdown of one VM, forced after --timeout seconds')
     .argument('<name>', 'VM name')
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
@@ -246,6 +248,7 @@ export function register(program: Command): void {
       out(g, r, () => `${r.vm}: ${r.action} (${(r.ms / 1000).toFixed(1)} s)`);
     });
   vm.command('restart')
+    .description('stop (graceful, then forced after --timeout seconds) and start again; a VM whose definition changed boots the new one')
     .argument('<name>', 'VM name')
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .option('--no-wait', 'do not wait for SSH')
@@ -256,6 +259,7 @@ export function register(program: Command): void {
       out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('status')
+    .description("one VM's state, addresses, disk, console log, and whether it needs a restart")
     .argument('<name>', 'VM name')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
