@@ -10,6 +10,7 @@ import { register as config } from './config.js';
 import { register as host } from './host.js';
 import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
+import { register as logs } from './logs.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -20,5 +21,6 @@ export const registrars: Registrar[] = [
   host,
   test,
   cluster,
+  logs,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];
