@@ -11,6 +11,7 @@ import { register as host } from './host.js';
 import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
 import { register as logs } from './logs.js';
+import { register as cache } from './cache.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -22,5 +23,6 @@ export const registrars: Registrar[] = [
   test,
   cluster,
   logs,
+  cache,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];
