@@ -1,27 +1,16 @@
 /**
  * Deploy targets: `inventory:<cluster>` (INI + YAML from the plan and the VMs'
  * live access) and one `deploy:<role>` per role the cluster uses, each running
- * that one role on just its hosts. A role's key covers its files, the
- * inventory, and the identity of every VM (a VM that is a new machine gets
- * every role again; a restarted one does not).
+ * that one role on just its hosts (the roles are listed in tasks/roles.ts).
+ * A role's key covers its files, the inventory, and the identity of every VM
+ * (a VM that is a new machine gets every role again; a restarted one does not).
  */
 import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
-import { deployRoles, runDeployRole, type PlaybookResult } from '../lib/tools/ansible.js';
+import type { PlaybookResult } from '../lib/tools/ansible.js';
+import { deployRoles, runDeployRole } from './roles.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
-
-/** The suites that check what each role sets up: `pharos watch deploy:<role>`
- *  re-runs them after the role. */
-const ROLE_SUITES: Record<string, string[]> = {
-  base: ['basic-infrastructure'],
-  munge: ['slurm-controller'],
-  'slurm-controller': ['slurm-controller'],
-  'slurm-compute': ['slurm-compute', 'gres'],
-  'nfs-server': ['shared-storage'],
-  'nfs-client': ['shared-storage'],
-  monitoring: ['monitoring'],
-};
 
 export interface InventoryOut {
   ini: string;
@@ -79,7 +68,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
       params: { role: r.role, hosts: r.hosts, extraVars: r.extraVars },
       tools: ['ansible-playbook'],
       pool: 'deploy',
-      watchAlso: (ROLE_SUITES[r.role] ?? []).map((x) => `test:${x}`),
+      watchAlso: r.suites.map((x) => `test:${x}`),
       run: async (ctx) => {
         const inv = ctx.deps.inventory as InventoryOut;
         ctx.phase('ansible-playbook');

@@ -3,6 +3,7 @@
  * `commands/index.ts`, and the error edge: a PharosError prints as one clear
  * message (exit code from the error); anything else is a bug and says so.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatError, isPharosError } from '../errors.js';
 import type { Registrar } from './commands/index.js';
@@ -35,9 +36,22 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** The version in package.json (the one `npm` installed). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/**
+ * The root command. Settings a subcommand must share (exitOverride: usage
+ * errors throw, so they exit 2; help with the global options) are set before
+ * any registrar runs: commander copies them into each subcommand when it is
+ * created, not later.
+ */
 export function buildProgram(registrars: Registrar[]): Command {
   const program = new Command('pharos')
     .description('Build and run a Slurm/GPU cluster of VMs on one workstation, as a typed build graph')
+    .version(packageVersion(), '-V, --version', 'print the version of pharos and exit')
     .option('-C, --root <dir>', 'project root (default: nearest directory with pharos.build.ts, upward from cwd)')
     .option('-c, --config <file>', 'cluster config (default: $PHAROS_CONFIG or config/local.yaml)')
     .option('-j, --jobs <n>', 'run at most N targets at once (default: number of CPUs + 2, as ninja)', positiveInt)
@@ -46,7 +60,8 @@ export function buildProgram(registrars: Registrar[]): Command {
     .option('--json', 'machine-readable output (NDJSON events for builds)')
     .option('-v, --verbose', 'show target output and phases; stack traces for internal errors')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
+    .exitOverride();
   for (const register of registrars) register(program);
   return program;
 }
@@ -54,7 +69,6 @@ export function buildProgram(registrars: Registrar[]): Command {
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram(await loadRegistrars(argv));
-  program.exitOverride();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     await program.parseAsync(argv);

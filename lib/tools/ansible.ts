@@ -1,14 +1,12 @@
 /**
  * ansible-playbook for the graph: one call runs a playbook with Pharos's
  * ansible.cfg, streams its output, and returns the PLAY RECAP as numbers (a
- * second deploy must report `changed: 0`). Also the table of deploy roles: which
- * hosts each role applies to, what it must run after, and which files shape
- * it — what `deploy:<role>` targets are made from.
+ * second deploy must report `changed: 0`). Which roles a deploy runs, on which
+ * hosts and in which order, is the catalogue in tasks/roles.ts.
  */
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PharosError } from '../errors.js';
-import type { ClusterPlan } from '../model.js';
 import { exec, shellQuote } from './exec.js';
 
 /** `ansible/` in this checkout. */
@@ -172,113 +170,4 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
     );
   }
   return result;
-}
-
-// ------------------------------------------------------------ deploy roles
-
-export interface DeployRole {
-  /** Role directory under `ansible/roles/`; the target is `deploy:<role>`. */
-  role: string;
-  /** Inventory host pattern the role applies to. */
-  hosts: string;
-  /** Roles that must have been deployed first (only those present in the list). */
-  after: string[];
-  /** Files whose content shapes the role (globs relative to the repository root). */
-  inputs: string[];
-  /** How to run it: the generic one-role playbook with these extra vars. */
-  playbook: string;
-  extraVars: { pharos_role: string; pharos_hosts: string };
-}
-
-interface RoleSpec {
-  role: string;
-  hosts: string;
-  after: string[];
-  /** Roles pulled in through meta/main.yml dependencies. */
-  uses?: string[];
-  when: (c: ClusterPlan) => boolean;
-}
-
-const hasRealGpu = (c: ClusterPlan): boolean => c.nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
-const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
-const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
-const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
-/** A controller-only cluster (compute_nodes: []) gets no compute-side role. */
-const computes = (c: ClusterPlan): boolean => hpc(c) && c.nodes.some((n) => n.role === 'compute');
-
-/**
- * Every deploy role, in the order of playbook-hpc-runtime.yml. `after` names
- * roles that may be absent for a given cluster (no NFS with BeeGFS); the
- * filtered list drops those edges and keeps the order transitive.
- */
-export const ROLE_TARGETS: readonly RoleSpec[] = [
-  { role: 'base', hosts: 'hpc', after: [], when: hpc },
-  { role: 'munge', hosts: 'hpc', after: ['base'], when: hpc },
-  { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], when: (c) => hpc(c) && nfs(c) },
-  { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], when: hpc },
-  { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], when: (c) => computes(c) && nfs(c) },
-  { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-client', hosts: 'beegfs_clients', after: ['beegfs-storage'], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'nvidia-gpu-drivers', hosts: 'hpc_gpu_nodes', after: ['base'], when: (c) => hpc(c) && hasRealGpu(c) },
-  {
-    role: 'slurm-compute',
-    hosts: 'hpc_compute_nodes',
-    // Jobs write to shared storage, and GRES on real GPUs needs the driver's
-    // device files.
-    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'nvidia-gpu-drivers'],
-    uses: ['slurm-common'],
-    when: computes,
-  },
-  { role: 'monitoring', hosts: 'hpc', after: ['base'], when: hpc },
-];
-
-/** Inputs every deploy shares: the settings and the generic playbook. */
-const COMMON_INPUTS = ['ansible/ansible.cfg', 'ansible/playbooks/deploy-role.yml'];
-
-/** The deploy roles for one cluster (empty for a cloud cluster: Kubernetes is
- *  deployed by kubespray from the k8s inventory, outside these roles). */
-export function deployRoles(cluster: ClusterPlan): DeployRole[] {
-  const present = ROLE_TARGETS.filter((r) => r.when(cluster));
-  const names = new Set(present.map((r) => r.role));
-  const byName = new Map(ROLE_TARGETS.map((r) => [r.role, r]));
-  // An absent role's own predecessors are inherited, so dropping nfs-client
-  // still leaves slurm-compute after nfs-server's predecessors.
-  const effectiveAfter = (deps: string[], seen = new Set<string>()): string[] => {
-    const out: string[] = [];
-    for (const d of deps) {
-      if (seen.has(d)) continue;
-      seen.add(d);
-      if (names.has(d)) out.push(d);
-      else out.push(...effectiveAfter(byName.get(d)?.after ?? [], seen));
-    }
-    return [...new Set(out)];
-  };
-  const direct = new Map(present.map((r) => [r.role, effectiveAfter(r.after)]));
-  const ancestors = (role: string, acc = new Set<string>()): Set<string> => {
-    for (const d of direct.get(role) ?? []) if (!acc.has(d)) ancestors(d, acc.add(d));
-    return acc;
-  };
-  // Keep only edges not implied by another one (base is already before munge).
-  const reduced = (role: string): string[] => {
-    const deps = direct.get(role) ?? [];
-    return deps.filter((d) => !deps.some((o) => o !== d && ancestors(o).has(d)));
-  };
-  return present.map((r) => ({
-    role: r.role,
-    hosts: r.hosts,
-    after: reduced(r.role),
-    inputs: [r.role, ...(r.uses ?? [])].map((x) => `ansible/roles/${x}/**`).concat(COMMON_INPUTS),
-    playbook: DEPLOY_ROLE_PLAYBOOK,
-    extraVars: { pharos_role: r.role, pharos_hosts: r.hosts },
-  }));
-}
-
-/** Runs one deploy role on its hosts. */
-export function runDeployRole(
-  role: DeployRole,
-  opts: Omit<RunPlaybookOptions, 'playbook' | 'extraVars'> & { extraVars?: Record<string, ExtraVarValue> },
-): Promise<PlaybookResult> {
-  return runPlaybook({ ...opts, playbook: role.playbook, extraVars: { ...opts.extraVars, ...role.extraVars } });
 }

@@ -23,7 +23,7 @@ import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { ClusterPlan } from '../../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
-import { listStates } from '../../cluster/state.js';
+import { listStates, readState } from '../../cluster/state.js';
 import { defaultOwner, ownerPath } from '../../cluster/owners.js';
 import { findRootSync } from '../root.js';
 import {
@@ -148,6 +148,19 @@ function statusTable(st: ClusterStatus): string {
   ].join('\n');
 }
 
+/** `cluster status` exit codes, as in its help (STATUS_HELP) and the README. */
+export const STATUS_EXIT = { running: 0, 'not-created': 0, stopped: 3, partial: 4 } as const;
+const STATUS_HELP = `
+Exit status: 0 every VM running, or the cluster is not created (no state);
+3 stopped (no VM running); 4 partial (some VMs running, some not);
+1 an error (e.g. libvirt unreachable); 2 a usage error.`;
+
+function statusSummary(st: ClusterStatus): { state: 'running' | 'stopped' | 'partial'; text: string } {
+  const running = st.vms.filter((v) => v.state === 'running').length;
+  const state = running === st.vms.length ? 'running' : running === 0 ? 'stopped' : 'partial';
+  return { state, text: `${state}: ${running} of ${st.vms.length} VM(s) running` };
+}
+
 /**
  * `cluster start` for built images: the engine builds the VM targets (and the
  * images, keys, network and pool they need; only what changed runs), then the
@@ -230,13 +243,28 @@ export function register(program: Command): void {
 
   cluster
     .command('status')
-    .description('VMs, their state, addresses and SSH endpoints')
+    .description('VMs, their state, addresses and SSH endpoints ("not created" for a cluster with no state)')
     .option('--cluster <name>', 'cluster name')
+    .addHelpText('after', STATUS_HELP)
     .action(async (o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const c = await clusterName(g, o.cluster);
-      const st = await clusterStatus(c.name, envOf(g, c.name, c.uri));
-      out(g, st, () => statusTable(st));
+      // A name given and unknown to the config is still a fine question: not created.
+      const c = await clusterName(g, o.cluster).catch((e: unknown) => {
+        if (o.cluster) return { name: o.cluster, uri: '' };
+        throw e;
+      });
+      const env = envOf(g, c.name, c.uri);
+      if (!(await readState(env.paths.stateFile))) {
+        const others = (await listStates(defaultStateRoot())).map((s) => s.cluster);
+        out(g, { cluster: c.name, state: 'not-created', vms: [] }, () =>
+          `cluster ${c.name}: not created${others.length ? ` (clusters with state: ${others.join(', ')})` : ''}`,
+        );
+        return;
+      }
+      const st = await clusterStatus(c.name, env);
+      const summary = statusSummary(st);
+      out(g, { ...st, state: summary.state }, () => `${statusTable(st)}\n${summary.text}`);
+      process.exitCode = STATUS_EXIT[summary.state];
     });
 
   cluster
@@ -270,6 +298,7 @@ export function register(program: Command): void {
 
   const vm = program.command('vm').description('one VM: start, stop, restart, status');
   vm.command('start')
+    .description('start a VM that exists (state from `cluster start`), then wait for SSH')
     .argument('<name>', 'VM name (full or short, e.g. compute-01)')
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
@@ -278,6 +307,7 @@ export function register(program: Command): void {
       out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('stop')
+    .description('graceful shutdown of one VM, forced after --timeout seconds')
     .argument('<name>', 'VM name')
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
@@ -286,6 +316,7 @@ export function register(program: Command): void {
       out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${(r.ms / 1000).toFixed(1)} s)`}`);
     });
   vm.command('restart')
+    .description('stop (graceful, then forced after --timeout seconds) and start again; a VM whose definition changed boots the new one')
     .argument('<name>', 'VM name')
     .option('--timeout <s>', 'seconds before a forced power-off', '90')
     .option('--no-wait', 'do not wait for SSH')
@@ -301,6 +332,7 @@ export function register(program: Command): void {
       out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
     });
   vm.command('status')
+    .description("one VM's state, addresses, disk, console log, and whether it needs a restart")
     .argument('<name>', 'VM name')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();

@@ -103,10 +103,21 @@ export function register(program: Command): void {
     .command('why')
     .description('explain why a target would run: the first part of its cache key that changed (old -> new)')
     .argument('<target>', 'target name')
+    .option('--json', 'print {target, state, reason, also, builtAt}: state is fresh, dirty or never-built; also: dirty dependencies')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       const engine = await makeEngine(opts, await loadProject(opts));
-      process.stdout.write(`${await engine.explain(name)}\n`);
+      const text = await engine.explain(name);
+      if (!opts.json) {
+        process.stdout.write(`${text}\n`);
+        return;
+      }
+      const [st] = await engine.states([name]);
+      const also = text.split('\n').filter((l) => l.startsWith('  also: ')).map((l) => l.slice('  also: '.length));
+      const reason = !st ? text : st.state === 'fresh' ? 'up to date' : st.reason;
+      const builtAt = st && st.state !== 'never-built' ? st.builtAt : undefined;
+      const doc = { target: name, state: st?.state ?? 'never-built', reason, also, builtAt };
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     });
 
   program

@@ -10,6 +10,8 @@ import { register as config } from './config.js';
 import { register as host } from './host.js';
 import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
+import { register as logs } from './logs.js';
+import { register as cache } from './cache.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -20,5 +22,7 @@ export const registrars: Registrar[] = [
   host,
   test,
   cluster,
+  logs,
+  cache,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

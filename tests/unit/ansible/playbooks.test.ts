@@ -11,7 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { exec } from '../../../lib/tools/exec.js';
-import { ANSIBLE_CFG, ANSIBLE_DIR, ansibleEnv, ROLE_TARGETS } from '../../../lib/tools/ansible.js';
+import { ANSIBLE_CFG, ANSIBLE_DIR, ansibleEnv } from '../../../lib/tools/ansible.js';
+import { ROLE_CATALOGUE } from '../../../tasks/roles.js';
 import { REPO, requireTool } from './helpers.js';
 
 const ROLES = join(ANSIBLE_DIR, 'roles');
@@ -27,7 +28,7 @@ test('the expected roles and playbooks exist', () => {
   for (const p of ['playbook-hpc-runtime.yml', 'deploy-role.yml', 'image-hpc-controller.yml', 'image-hpc-compute.yml']) {
     assert.ok(playbooks.includes(p), `playbook ${p} is missing`);
   }
-  for (const t of ROLE_TARGETS) assert.ok(roles.includes(t.role), `ROLE_TARGETS names ${t.role}, which has no directory`);
+  for (const t of ROLE_CATALOGUE) assert.ok(roles.includes(t.role), `ROLE_CATALOGUE names ${t.role}, which has no directory`);
 });
 
 test('ansible-playbook --syntax-check passes for every playbook', async () => {

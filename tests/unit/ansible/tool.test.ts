@@ -1,14 +1,15 @@
 /**
- * lib/tools/ansible.ts: PLAY RECAP parsing, the argument list, the deploy role
- * table (hosts, order, inputs) for the local default and the example config,
- * and a real failing run (an unreachable host) becoming one clear PharosError.
+ * lib/tools/ansible.ts: PLAY RECAP parsing and the argument list; tasks/roles.ts:
+ * the deploy role table (hosts, order, inputs) for the local default and the
+ * example config, and a real failing run (an unreachable host) becoming one clear PharosError.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deployRoles, parseRecap, playbookArgs, runDeployRole, DEPLOY_ROLE_PLAYBOOK } from '../../../lib/tools/ansible.js';
+import { parseRecap, playbookArgs, DEPLOY_ROLE_PLAYBOOK } from '../../../lib/tools/ansible.js';
+import { deployRoles, runDeployRole } from '../../../tasks/roles.js';
 import { buildInventory, toIni } from '../../../lib/inventory/index.js';
 import { PharosError } from '../../../lib/errors.js';
 import { controllerOnlyPlan, examplePlan, exampleCloudPlan, localAccess, localPlan } from './plans.js';
