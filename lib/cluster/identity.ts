@@ -13,7 +13,8 @@
  *   next boot's announcement is pinned. Nothing ever connects with
  *   `StrictHostKeyChecking=no`, and no key is accepted from the network.
  */
-import { mkdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, stat, chmod } from 'node:fs/promises';
+import { serialized, writeFileAtomic } from '../util/atomic.js';
 import { exec } from '../tools/exec.js';
 import { PharosError } from '../errors.js';
 import { parseHostKeyLines, type HostKey } from '../images/firstboot.js';
@@ -51,21 +52,25 @@ function lineNames(line: string): string[] {
 }
 
 /** Remove every entry naming any of `patterns`. */
-export async function unpinHost(knownHosts: string, patterns: string[]): Promise<void> {
-  const lines = await readKnownHosts(knownHosts);
-  const keep = lines.filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
-  if (keep.length !== lines.length) await writeFile(knownHosts, keep.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+export function unpinHost(knownHosts: string, patterns: string[]): Promise<void> {
+  return serialized(knownHosts, async () => {
+    const lines = await readKnownHosts(knownHosts);
+    const keep = lines.filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
+    if (keep.length !== lines.length) await writeFileAtomic(knownHosts, keep.map((l) => `${l}\n`).join(''), 0o600);
+  });
 }
 
 export async function isPinned(knownHosts: string, patterns: string[]): Promise<boolean> {
   return (await readKnownHosts(knownHosts)).some((l) => lineNames(l).some((n) => patterns.includes(n)));
 }
 
-/** Replace the VM's entries with `keys`. */
-export async function pinHost(knownHosts: string, patterns: string[], keys: HostKey[]): Promise<void> {
-  const lines = (await readKnownHosts(knownHosts)).filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
-  for (const k of keys) lines.push(`${patterns.join(',')} ${k.type} ${k.key}`);
-  await writeFile(knownHosts, lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+/** Replace the VM's entries with `keys`. VMs converge concurrently: updates of one file are serialized. */
+export function pinHost(knownHosts: string, patterns: string[], keys: HostKey[]): Promise<void> {
+  return serialized(knownHosts, async () => {
+    const lines = (await readKnownHosts(knownHosts)).filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
+    for (const k of keys) lines.push(`${patterns.join(',')} ${k.type} ${k.key}`);
+    await writeFileAtomic(knownHosts, lines.map((l) => `${l}\n`).join(''), 0o600);
+  });
 }
 
 /** Poll the console log until the guest announced its host keys. */
