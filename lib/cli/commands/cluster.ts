@@ -95,8 +95,12 @@ async function confirmDestroy(cluster: string, gone: string[], leftAlone: string
 }
 
 /** The checkout this command runs for (`-C`, else the one around the working directory): it owns the clusters it creates. */
+/** The checkout that owns what these commands create: -C's project, or -C itself where it holds no
+ *  pharos.build.ts (`cluster start --images-dir` needs no graph), else the checkout around cwd. */
 function ownerOf(g: GlobalOptions): string {
-  return g.root ? ownerPath(findRootSync(g.root)) : defaultOwner();
+  if (!g.root) return defaultOwner();
+  const dir = resolve(g.root);
+  return ownerPath(existsSync(join(dir, 'pharos.build.ts')) ? findRootSync(g.root) : dir);
 }
 
 function envOf(g: GlobalOptions, name: string, uri: string) {
