@@ -62,11 +62,16 @@ test('vm start refuses a VM whose GPU a running VM owns, naming it', async () =>
   assert.not.match(cli.stderr, '    at ', 'no stack trace');
 
   // CLI status / stop against the state
-  const run = (args: string[]) =>
+  const run = (args: string[], okCodes = [0]) =>
     exec('node', [fileURLToPath(new URL('../../../bin/pharos.js', import.meta.url)), ...args], {
       env: { ...process.env, PHAROS_STATE_DIR: sb.stateRoot, PHAROS_DATA_DIR: sb.dataRoot },
+      okCodes,
     });
-  const st = JSON.parse((await run(['--json', 'cluster', 'status', '--cluster', plan.name])).stdout) as { vms: { name: string; state: string }[] };
+  // one VM running, one shut off: status says "partial" and exits 4 (documented in its --help)
+  const status = await run(['--json', 'cluster', 'status', '--cluster', plan.name], [4]);
+  assert.is(status.code, 4);
+  const st = JSON.parse(status.stdout) as { state: string; vms: { name: string; state: string }[] };
+  assert.is(st.state, 'partial');
   assert.equal(st.vms.map((v) => [v.name, v.state]), [
     [holder.name, 'running'],
     [wanter.name, 'shut off'],
