@@ -44,7 +44,7 @@ function defaultTargets(project: Project, given: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('build')
-    .description('build targets (names, aliases or globs like "image:*") and what they need; only what changed runs')
+    .description('build targets (names, aliases or globs like "image:*", "vm:pharos-compute-0[12]") and what they need; only what changed runs')
     .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
     .option('--strict', 'reject an ai-how config instead of rewriting it (see pharos migrate)')
     .addHelpText(
