@@ -27,7 +27,8 @@ export async function makeEngine(opts: GlobalOptions, project: Project, extra: {
 export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
   const r = await import('../../run/reporters.js');
   if (opts.json) return r.jsonReporter();
-  return process.stderr.isTTY ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
+  const { styledOutput } = await import('../../util/terminal.js');
+  return styledOutput(process.stderr) ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
 }
 
 /** SIGINT, SIGTERM and SIGHUP stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/143. */
