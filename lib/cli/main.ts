@@ -35,6 +35,8 @@ async function loadRegistrars(argv: string[]): Promise<Registrar[]> {
   if (cmd && ENGINE_COMMANDS.has(cmd) && !argv.includes('--help') && !argv.includes('-h')) {
     return [(await import('./commands/engine.js')).register];
   }
+  // A TAB in the shell: only the names, nothing else loaded.
+  if (cmd === '__complete') return [(await import('./commands/completion.js')).register];
   return (await import('./commands/index.js')).registrars;
 }
 

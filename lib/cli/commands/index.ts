@@ -13,6 +13,7 @@ import { register as cluster } from './cluster.js';
 import { register as logs } from './logs.js';
 import { register as cache } from './cache.js';
 import { register as ssh } from './ssh.js';
+import { register as completion } from './completion.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -26,5 +27,6 @@ export const registrars: Registrar[] = [
   logs,
   cache,
   ssh,
+  completion,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];
