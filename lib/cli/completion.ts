@@ -73,10 +73,11 @@ __pharos_global=${sq(root.opts.join(' '))}
 __pharos_valued=${sq(` ${[...valued(program)].join(' ')} `)}
 
 _pharos() {
-  local line="\${COMP_LINE:0:COMP_POINT}"
+  local line="\${COMP_LINE:0:$COMP_POINT}"
   # The whole word being completed (bash splits it at ':' in COMP_WORDS).
   local cur="\${line##*[[:space:]]}"
-  local path="" spec subs w i skip=0 operands=0
+  # (Not "path": zsh ties that name to PATH.)
+  local cmdpath="" spec subs w i skip=0 operands=0
   local -a pass=()
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
@@ -86,15 +87,15 @@ _pharos() {
       -*) [[ "$__pharos_valued" == *" $w "* ]] && skip=1 ;;
       :) ;;
       *)
-        spec=$(__pharos_spec "$path")
+        spec=$(__pharos_spec "$cmdpath")
         subs=" \${spec%%|*} "
-        if [[ $operands -eq 0 && "$subs" == *" $w "* ]]; then path="\${path:+$path }$w"; else operands=$((operands + 1)); fi
+        if [[ $operands -eq 0 && "$subs" == *" $w "* ]]; then cmdpath="\${cmdpath:+$cmdpath }$w"; else operands=$((operands + 1)); fi
         ;;
     esac
   done
   # The word is an option's value (a directory, a file, a number): bash's own completion.
   if ((skip)); then COMPREPLY=(); return; fi
-  spec=$(__pharos_spec "$path")
+  spec=$(__pharos_spec "$cmdpath")
   subs="\${spec%%|*}"
   local rest="\${spec#*|}"
   local opts="\${rest%%|*}" kind="\${rest#*|}" words=""
