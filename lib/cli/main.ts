@@ -11,6 +11,14 @@ import type { Registrar } from './commands/index.js';
 /** The engine's own commands: for them only the engine registrar is loaded (start-up matters for no-op builds). */
 const ENGINE_COMMANDS = new Set(['build', 'list', 'why', 'graph', 'clean', 'watch']);
 
+/**
+ * Commands whose words after their operand belong to another program
+ * (`pharos ssh NODE ls -la`): for them the root parses no option past the
+ * command word, and the command passes through what follows its operand.
+ * Only for them: elsewhere global options may follow the command.
+ */
+const PASS_THROUGH = new Set(['ssh']);
+
 /** The first non-option word of argv (skipping values of global options that take one). */
 function commandWord(argv: string[]): string | undefined {
   const withValue = new Set(['-C', '--root', '-c', '--config', '-j', '--jobs']);
@@ -27,6 +35,8 @@ async function loadRegistrars(argv: string[]): Promise<Registrar[]> {
   if (cmd && ENGINE_COMMANDS.has(cmd) && !argv.includes('--help') && !argv.includes('-h')) {
     return [(await import('./commands/engine.js')).register];
   }
+  // A TAB in the shell: only the names, nothing else loaded.
+  if (cmd === '__complete') return [(await import('./commands/completion.js')).register];
   return (await import('./commands/index.js')).registrars;
 }
 
@@ -69,6 +79,11 @@ export function buildProgram(registrars: Registrar[]): Command {
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram(await loadRegistrars(argv));
+  const word = commandWord(argv);
+  if (word && PASS_THROUGH.has(word)) {
+    program.enablePositionalOptions();
+    program.commands.find((c) => c.name() === word)?.passThroughOptions();
+  }
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     await program.parseAsync(argv);

@@ -4,6 +4,7 @@
  * PharosError listing every problem found.
  */
 import { PharosError, type ErrorDetail } from '../errors.js';
+import { isGlob, nameGlob } from './glob.js';
 import { isAlias, isTarget, type Alias, type GraphDefinition, type Target } from './target.js';
 
 export interface Node {
@@ -140,33 +141,7 @@ export function buildGraph(def: GraphDefinition): Graph {
   return { nodes, byName, aliases, pools };
 }
 
-/** True when a selector contains glob syntax. */
-function isGlob(s: string): boolean {
-  return /[*?[\]{}]/.test(s);
-}
-
-/** A small glob for target names: `*` any run of characters, `?` one, `{a,b}` alternatives. */
-export function nameGlob(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '{') {
-      const end = pattern.indexOf('}', i);
-      if (end < 0) re += '\\{';
-      else {
-        re += `(?:${pattern.slice(i + 1, end).split(',').map(escapeRe).join('|')})`;
-        i = end;
-      }
-    } else re += escapeRe(c);
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
+export { nameGlob } from './glob.js';
 
 /** Resolves selectors (names, aliases, globs) to nodes; unknown ones fail with close names. */
 export function select(g: Graph, selectors: readonly string[]): Node[] {

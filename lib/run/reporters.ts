@@ -1,6 +1,6 @@
 /**
  * Renderers of build events: a ninja-style status line on a terminal, plain
- * lines otherwise, NDJSON for machines. Target output goes to the log files,
+ * lines otherwise (also under NO_COLOR or TERM=dumb), NDJSON for machines. Target output goes to the log files,
  * not the screen; a failure prints the log tail, the log path and the command
  * that re-runs it.
  */
@@ -91,7 +91,8 @@ export function plainReporter(o: ReporterOptions = {}): Reporter {
   };
 }
 
-/** Ninja-style: one status line rewritten in place; finished work scrolls above it. */
+/** Ninja-style: one status line rewritten in place; finished work scrolls above it.
+ *  Only for a terminal that takes escapes (`util/terminal.ts` `styledOutput`). */
 export function ttyReporter(o: ReporterOptions = {}): Reporter {
   const out = (o.out ?? process.stderr) as NodeJS.WriteStream;
   const t0 = Date.now();

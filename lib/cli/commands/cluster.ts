@@ -3,7 +3,6 @@
  *   pharos cluster start|stop|status|destroy [--cluster NAME] [--json] [-n]
  *   pharos cluster destroy [NAME] [--yes]  (asks on a terminal; refuses without one unless --yes)
  *   pharos vm start|stop|restart|status NAME [--json]
- *   pharos ssh NODE [COMMAND…]
  *
  * `cluster start` converges from the config (global `-c`); images come from the
  * node's `base_image_path` (with `X.vmlinuz`/`X.initrd` beside `X.qcow2` meaning
@@ -12,10 +11,9 @@
  * image directory, built images send `cluster start` through the engine: it
  * builds the `vms` alias (images first, only what changed) and prints the
  * cluster's status. `pharos build cluster` also deploys the roles. Everything else works from the
- * cluster state alone, so `stop`, `status`, `destroy`, `vm …` and `ssh` need no
- * config.
+ * cluster state alone, so `stop`, `status`, `destroy` and `vm …` need no config
+ * (`ssh` and `ssh-config` are in ssh.ts).
  */
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -344,39 +342,5 @@ export function register(program: Command): void {
       const p = (await probeDomains(state.uri, [v.name])).domains.get(v.name);
       const r = { ...v, cluster: state.cluster, state: p?.exists ? p.state : 'missing', specHash: p?.specHash, restartNeeded: !!(p?.liveSpecHash && p.liveSpecHash !== p.specHash) };
       out(g, r, () => `${v.name} (${state.cluster}): ${r.state}${r.restartNeeded ? ' (restart needed)' : ''}\n  ip ${v.ip}  ssh ${v.sshHost}:${v.sshPort}  disk ${v.disk}\n  console log ${v.consoleLog}`);
-    });
-
-  program
-    .command('ssh')
-    .description('open an SSH session to a VM with the cluster key and pinned host keys')
-    .argument('<node>', 'VM name (full or short)')
-    .argument('[command...]', 'run this instead of a shell')
-    .option('-l, --user <user>', 'remote user', 'root')
-    .action(async (node: string, command: string[], o: { user: string }) => {
-      const stateRoot = defaultStateRoot();
-      const { state, vm: v } = await findVm(stateRoot, node);
-      const paths = clusterPaths(state.cluster, stateRoot, defaultDataRoot(state.uri));
-      const args = [
-        '-i', paths.privateKey,
-        '-o', 'IdentitiesOnly=yes',
-        '-o', `UserKnownHostsFile=${paths.knownHosts}`,
-        '-o', 'StrictHostKeyChecking=yes',
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        // Never prompt (the cluster key has no passphrase; an unknown host is an error).
-        '-o', 'BatchMode=yes',
-        '-p', String(v.sshPort),
-        `${o.user}@${v.sshHost}`,
-        ...command,
-      ];
-      // Interactive: the terminal must be handed to ssh, which `exec` (captured
-      // output) cannot do; the argument array is still never a shell string.
-      const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn('ssh', args, { stdio: 'inherit' });
-        child.on('error', (e: NodeJS.ErrnoException) =>
-          reject(e.code === 'ENOENT' ? new PharosError('ssh: command not found', { hint: 'apt-get install openssh-client' }) : e),
-        );
-        child.on('close', (c) => resolve(c ?? 255));
-      });
-      process.exitCode = code;
     });
 }

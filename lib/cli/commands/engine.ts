@@ -27,7 +27,8 @@ export async function makeEngine(opts: GlobalOptions, project: Project, extra: {
 export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
   const r = await import('../../run/reporters.js');
   if (opts.json) return r.jsonReporter();
-  return process.stderr.isTTY ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
+  const { styledOutput } = await import('../../util/terminal.js');
+  return styledOutput(process.stderr) ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
 }
 
 /** SIGINT, SIGTERM and SIGHUP stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/143. */
@@ -44,7 +45,7 @@ function defaultTargets(project: Project, given: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('build')
-    .description('build targets (names, aliases or globs like "image:*") and what they need; only what changed runs')
+    .description('build targets (names, aliases or globs like "image:*", "vm:pharos-compute-0[12]") and what they need; only what changed runs')
     .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
     .option('--strict', 'reject an ai-how config instead of rewriting it (see pharos migrate)')
     .addHelpText(

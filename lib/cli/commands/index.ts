@@ -12,6 +12,8 @@ import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
 import { register as logs } from './logs.js';
 import { register as cache } from './cache.js';
+import { register as ssh } from './ssh.js';
+import { register as completion } from './completion.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -24,5 +26,7 @@ export const registrars: Registrar[] = [
   cluster,
   logs,
   cache,
+  ssh,
+  completion,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

@@ -22,6 +22,7 @@ import { renderEvent, renderFailures, renderTable, suitesPassed, writeJunit } fr
 import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy, suitesRoot, type DrillStep } from '../../testing/cluster.js';
 import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
 import { readFile } from 'node:fs/promises';
+import { styledOutput } from '../../util/terminal.js';
 
 function fmtMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
@@ -49,7 +50,7 @@ function printResults(results: SuiteResult[], json: boolean | undefined): void {
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     return;
   }
-  process.stdout.write(renderTable(results, { color: process.stdout.isTTY }) + '\n');
+  process.stdout.write(renderTable(results, { color: styledOutput(process.stdout) }) + '\n');
   const f = renderFailures(results);
   if (f.trim()) process.stdout.write('\n' + f + '\n');
 }

@@ -1,0 +1,57 @@
+/**
+ * How OpenSSH reaches a cluster's VM, decided once: the endpoint from state
+ * (127.0.0.1 + forwarded port for user networking, the node IP + 22 for nat),
+ * the cluster's key, and its pinned known_hosts with the VM's name as
+ * `HostKeyAlias` (`identity.ts` pins every VM under its name as well as its
+ * endpoint, so the check holds whatever the endpoint). `pharos ssh` passes
+ * these as `-o` options; `pharos ssh-config` prints them as `Host` blocks for
+ * plain `ssh -F`, `scp`, `rsync` and editors' remote plugins.
+ */
+import type { ClusterState, VmRecord } from './state.js';
+import type { ClusterPaths } from './paths.js';
+
+/** OpenSSH options (name, value) that reach `vm` of `state` as `user`, trusting only the pinned host key. */
+export function sshOptions(vm: VmRecord, paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>, user: string): [string, string][] {
+  return [
+    ['HostName', vm.sshHost],
+    ['Port', String(vm.sshPort)],
+    ['User', user],
+    ['IdentityFile', paths.privateKey],
+    ['IdentitiesOnly', 'yes'],
+    ['UserKnownHostsFile', paths.knownHosts],
+    ['GlobalKnownHostsFile', '/dev/null'],
+    ['StrictHostKeyChecking', 'yes'],
+    ['HostKeyAlias', vm.name],
+    ['CheckHostIP', 'no'],
+  ];
+}
+
+/** A value as ssh_config reads it: double-quoted when it holds whitespace. */
+function configValue(v: string): string {
+  return /[\s"]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v;
+}
+
+export interface SshConfigCluster {
+  state: ClusterState;
+  paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>;
+}
+
+/**
+ * One `Host` block per VM, aliased by its name and, where no other VM printed
+ * shares it, its short name.
+ */
+export function renderSshConfig(clusters: SshConfigCluster[], user = 'root'): string {
+  const shortCount = new Map<string, number>();
+  for (const c of clusters) for (const v of Object.values(c.state.vms)) shortCount.set(v.shortName, (shortCount.get(v.shortName) ?? 0) + 1);
+  const blocks: string[] = [];
+  for (const c of clusters) {
+    const vms = Object.values(c.state.vms);
+    if (!vms.length) continue;
+    blocks.push(`# cluster ${c.state.cluster} (${c.state.networkMode} networking), written by pharos ssh-config`);
+    for (const v of vms) {
+      const aliases = [v.name, ...(v.shortName && v.shortName !== v.name && shortCount.get(v.shortName) === 1 ? [v.shortName] : [])];
+      blocks.push(`Host ${aliases.join(' ')}`, ...sshOptions(v, c.paths, user).map(([k, val]) => `  ${k} ${configValue(val)}`), '');
+    }
+  }
+  return blocks.length ? blocks.join('\n') : '# no cluster has VMs (pharos cluster start or pharos build vms creates them)\n';
+}
