@@ -23,6 +23,21 @@ export function printConfigWarnings(l: Pick<LoadedConfig, 'path' | 'compat' | 'w
   if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * Commands that use a config without being about it (inventory, cluster, doctor):
+ * an ai-how config is still never rewritten silently, but one line says so and
+ * where the list is, instead of the whole group.
+ */
+export function noteCompat<T extends Pick<LoadedConfig, 'path' | 'compat'>>(l: T): T {
+  const n = l.compat.length;
+  if (n) {
+    process.stderr.write(
+      `warning: ${l.path}: ${n} ai-how form${n === 1 ? '' : 's'} rewritten as it loaded (pharos validate lists them; pharos migrate writes the Pharos form)\n`,
+    );
+  }
+  return l;
+}
+
 /** The same warnings for `--json` output. */
 export function configWarningsJson(l: Pick<LoadedConfig, 'compat' | 'warnings'>): { compat: ErrorDetail[]; warnings: ErrorDetail[] } {
   return { compat: l.compat, warnings: l.warnings };

@@ -58,7 +58,8 @@ async function planFor(g: GlobalOptions, want: string | undefined): Promise<Clus
   // An explicit config needs no checkout (pharos.build.ts) around it.
   const explicit = g.config ?? process.env.PHAROS_CONFIG;
   const configPath = explicit ? resolve(process.cwd(), explicit) : projectPaths(g).configPath;
-  const plan = planSystem(await loadConfig(configPath));
+  const { noteCompat } = await import('../config-warnings.js');
+  const plan = planSystem(noteCompat(await loadConfig(configPath)));
   return pickCluster(plan, want);
 }
 

@@ -33,7 +33,8 @@ async function tryPlan(arg: string | undefined, g: ConfigGlobals): Promise<{ pla
   const { loadConfig } = await import('../../config/load.js');
   const { planSystem } = await import('../../config/plan.js');
   try {
-    return { plan: planSystem(await loadConfig(path)) };
+    const { noteCompat } = await import('../config-warnings.js');
+    return { plan: planSystem(noteCompat(await loadConfig(path))) };
   } catch (e) {
     if (e instanceof PharosError) return { error: e };
     throw e;

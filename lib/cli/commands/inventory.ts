@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import { loadConfig, planSystem } from '../../config/index.js';
+import { noteCompat } from '../config-warnings.js';
 import type { ClusterPlan, SystemPlan } from '../../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
 import { readState } from '../../cluster/state.js';
@@ -52,7 +53,7 @@ export async function generateInventory(global: GlobalOptions, o: GenerateOption
     throw new PharosError(`unknown inventory format '${o.format}'`, { hint: 'use --format ini or --format yaml', exitCode: 2 });
   }
   const { configPath } = projectPaths(global);
-  const plan = planSystem(await loadConfig(configPath));
+  const plan = planSystem(noteCompat(await loadConfig(configPath)));
   const cluster = pickCluster(plan, o.cluster);
   const paths = clusterPaths(cluster.name, defaultStateRoot(), defaultDataRoot(cluster.libvirtUri));
   const state = await readState(paths.stateFile);

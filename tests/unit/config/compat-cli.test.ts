@@ -105,6 +105,17 @@ test('controller-only sample end to end: the graph has no compute image or role;
   assert.match(inv.out, /\[hpc_compute_nodes\]\n\n/);
 });
 
+test('commands that only use a config still say it was rewritten: one line, pointing at validate', () => {
+  const cfg = join(SAMPLES, 'test-gpu-gres.yaml');
+  const inv = pharos(['-c', cfg, 'inventory', 'generate']);
+  assert.is(inv.code, 0, inv.err);
+  assert.match(inv.err, `warning: ${cfg}: 11 ai-how forms rewritten as it loaded (pharos validate lists them`);
+  assert.is(inv.err.split('\n').filter((l) => l.includes('ai-how')).length, 1, inv.err);
+  const native = pharos(['-c', join(SAMPLES, 'example-multi-gpu-clusters.yaml'), 'inventory', 'generate']);
+  assert.is(native.code, 0, native.err);
+  assert.not.match(native.err, 'ai-how');
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
