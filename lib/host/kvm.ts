@@ -10,11 +10,12 @@
  * sector that writes `K` to the serial port and exits through the
  * isa-debug-exit device is booted instead (weaker: real mode only).
  */
-import { access, constants, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec, which } from '../tools/exec.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export interface GuestProbeResult {
   accel: Acceleration;
@@ -187,9 +188,7 @@ export async function cachedProbeKvm(cacheFile: string, opts: ProbeOptions & { f
   const result = await probeKvm(opts);
   if (result.ran || !result.usable) {
     await mkdir(dirname(cacheFile), { recursive: true });
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ key, result }, null, 2));
-    await rename(tmp, cacheFile);
+    await writeFileAtomic(cacheFile, JSON.stringify({ key, result }, null, 2));
   }
   return { ...result, cached: false };
 }

@@ -3,7 +3,8 @@
  * for CI (JUnit XML: one <testsuite> per suite, one <testcase> per check and
  * node, failures carrying the captured output, skips their reason).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic.js';
 import { dirname } from 'node:path';
 import type { CheckResult, CheckStatus, SuiteEvent, SuiteResult } from './run.js';
 
@@ -146,7 +147,5 @@ export function junitXml(results: SuiteResult[]): string {
 /** Write JUnit XML atomically (temp file + rename), creating the directory. */
 export async function writeJunit(results: SuiteResult[], path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, junitXml(results));
-  await rename(tmp, path);
+  await writeFileAtomic(path, junitXml(results));
 }
