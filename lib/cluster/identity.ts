@@ -19,6 +19,7 @@ import { exec } from '../tools/exec.js';
 import { PharosError } from '../errors.js';
 import { parseHostKeyLines, type HostKey } from '../images/firstboot.js';
 import type { ClusterPaths } from './paths.js';
+import { pollWithBackoff } from '../util/poll.js';
 
 export async function ensureClusterKey(paths: ClusterPaths, comment: string): Promise<{ created: boolean; publicKey: string }> {
   await mkdir(paths.sshDir, { recursive: true, mode: 0o700 });
@@ -75,21 +76,20 @@ export function pinHost(knownHosts: string, patterns: string[], keys: HostKey[])
 
 /** Poll the console log until the guest announced its host keys. */
 export async function waitForHostKeys(consoleLog: string, timeoutMs: number, what: string): Promise<HostKey[]> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 200;
-  for (;;) {
-    try {
-      const keys = parseHostKeyLines(await readFile(consoleLog, 'utf8'));
-      if (keys.length > 0) return keys;
-    } catch {
-      /* the log appears when the domain starts */
-    }
-    if (Date.now() + delay > deadline) {
-      throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} to announce its SSH host keys on the serial console (${consoleLog})`, {
-        hint: 'the image must run pharos-firstboot (it prints PHAROS-HOSTKEY lines); look at the console log for how far it booted',
-      });
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 2000);
-  }
+  const got = await pollWithBackoff(
+    async () => {
+      try {
+        const keys = parseHostKeyLines(await readFile(consoleLog, 'utf8'));
+        if (keys.length > 0) return keys;
+      } catch {
+        /* the log appears when the domain starts */
+      }
+      return undefined;
+    },
+    { timeoutMs, firstDelayMs: 200, maxDelayMs: 2000 },
+  );
+  if (got) return got.value;
+  throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} to announce its SSH host keys on the serial console (${consoleLog})`, {
+    hint: 'the image must run pharos-firstboot (it prints PHAROS-HOSTKEY lines); look at the console log for how far it booted',
+  });
 }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
+import { pollWithBackoff } from '../util/poll.js';
 
 export interface ConnectOptions {
   host: string;
@@ -482,25 +483,21 @@ function readBanner(host: string, port: number, ms: number): Promise<string> {
  * and then closes while the guest is still booting.
  */
 export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string; waitedMs: number }> {
-  const start = Date.now();
-  const deadline = start + opts.timeoutMs;
-  let delay = 100;
   let last = 'nothing tried';
-  for (;;) {
-    if (opts.signal?.aborted) throw new PharosError(`interrupted waiting for SSH on ${opts.host}:${opts.port}`, { exitCode: 130 });
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    try {
-      const banner = await readBanner(opts.host, opts.port, Math.min(left, 5000));
-      return { banner, waitedMs: Date.now() - start };
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    const pause = Math.min(delay, deadline - Date.now());
-    if (pause <= 0) break;
-    await new Promise<void>((r) => setTimeout(r, pause));
-    delay = Math.min(delay * 2, 2000);
-  }
+  const got = await pollWithBackoff(
+    async (left) => {
+      if (opts.signal?.aborted) throw new PharosError(`interrupted waiting for SSH on ${opts.host}:${opts.port}`, { exitCode: 130 });
+      if (left <= 0) return undefined;
+      try {
+        return await readBanner(opts.host, opts.port, Math.min(left, 5000));
+      } catch (e) {
+        last = (e as Error).message;
+        return undefined;
+      }
+    },
+    { timeoutMs: opts.timeoutMs, firstDelayMs: 100, maxDelayMs: 2000 },
+  );
+  if (got) return { banner: got.value, waitedMs: got.waitedMs };
   throw new PharosError(
     `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for the SSH banner on ${opts.host}:${opts.port} (last attempt: ${last})`,
     { hint: 'is the VM running? `virsh console` or its serial log shows how far it booted' },
