@@ -13,7 +13,8 @@
 import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { exec, which } from '../tools/exec.js';
+import { exec } from '../tools/exec.js';
+import { which } from '../util/which.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 

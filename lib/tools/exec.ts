@@ -260,18 +260,4 @@ export class ExecError extends PharosError {
   }
 }
 
-/** Whether a program is on PATH (no shell involved). */
-export async function which(cmd: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = `${dir}/${cmd}`;
-    try {
-      const { access, constants } = await import('node:fs/promises');
-      await access(p, constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
+export { which } from '../util/which.js';
