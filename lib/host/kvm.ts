@@ -17,6 +17,7 @@ import { exec } from '../tools/exec.js';
 import { which } from '../util/which.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { lastLines } from '../util/lines.js';
 
 export interface GuestProbeResult {
   accel: Acceleration;
@@ -74,9 +75,6 @@ export async function findKernel(bootDir = '/boot'): Promise<string | undefined>
   return undefined;
 }
 
-function tail(s: string, n = 6): string {
-  return s.trim().split('\n').slice(-n).join('\n');
-}
 
 /** Boots a tiny guest under `accel` and reports whether guest code really ran. */
 export async function probeGuest(accel: Acceleration, opts: ProbeOptions = {}): Promise<GuestProbeResult> {
@@ -132,7 +130,7 @@ export async function probeGuest(accel: Acceleration, opts: ProbeOptions = {}): 
   }
   const out = await readFile(serial, 'utf8').catch(() => '');
   await rm(dir, { recursive: true, force: true });
-  const result = { ...base, ran: true, method, command: [qemu, ...args], durationMs: Date.now() - started, serialTail: tail(out), qemuStderr: tail(stderr, 4) };
+  const result = { ...base, ran: true, method, command: [qemu, ...args], durationMs: Date.now() - started, serialTail: lastLines(out, 6), qemuStderr: lastLines(stderr, 4) };
   const ranToEnd = method === 'kernel' ? /Kernel panic|VFS: Unable to mount root/.test(out) && exitCode === 0 : exitCode === DEBUG_EXIT_CODE && out.includes('K');
   if (ranToEnd) {
     return { ...result, exitCode, usable: true, reason: `a test guest booted under ${accel} in ${(result.durationMs / 1000).toFixed(1)} s (${method})` };

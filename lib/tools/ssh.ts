@@ -10,6 +10,7 @@ import { Socket } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
 import { pollWithBackoff } from '../util/poll.js';
+import { LineSplitter, lastLines } from '../util/lines.js';
 
 export interface ConnectOptions {
   host: string;
@@ -301,16 +302,17 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
     let stderr = '';
     let pid: number | undefined;
     let pidSeen = false;
-    const partial = { stdout: '', stderr: '' };
+    const onLine = opts.onLine;
+    const splitters = onLine && {
+      stdout: new LineSplitter((l) => onLine(l, 'stdout')),
+      stderr: new LineSplitter((l) => onLine(l, 'stderr')),
+    };
     let done = false;
 
     const emit = (stream: 'stdout' | 'stderr', text: string): void => {
       if (stream === 'stdout') stdout += text;
       else stderr += text;
-      if (!opts.onLine) return;
-      const lines = (partial[stream] + text).split('\n');
-      partial[stream] = lines.pop() ?? '';
-      for (const l of lines) opts.onLine(l, stream);
+      splitters?.[stream].push(text);
     };
     let errHead = '';
     ch.on('data', (c: Buffer) => emit('stdout', c.toString('utf8')));
@@ -369,10 +371,8 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
       done = true;
       cleanup();
       if (!pidSeen && errHead) emit('stderr', errHead);
-      if (opts.onLine) {
-        if (partial.stdout) opts.onLine(partial.stdout, 'stdout');
-        if (partial.stderr) opts.onLine(partial.stderr, 'stderr');
-      }
+      splitters?.stdout.flush();
+      splitters?.stderr.flush();
       if (exitCode === undefined && exitSignal === undefined) {
         // No exit status at all: the connection died under the command.
         reject(
@@ -399,7 +399,7 @@ export class SshTimeoutError extends PharosError {
 }
 
 function tail(stdout: string, stderr: string): { message: string }[] {
-  const t = `${stdout}${stderr}`.trim().split('\n').slice(-10).join('\n');
+  const t = lastLines(`${stdout}${stderr}`, 10);
   return t ? [{ message: `last output:\n${t}` }] : [];
 }
 
