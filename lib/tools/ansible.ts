@@ -7,7 +7,8 @@
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PharosError } from '../errors.js';
-import { exec, shellQuote } from './exec.js';
+import { exec } from './exec.js';
+import { shellQuote } from '../util/shell.js';
 
 /** `ansible/` in this checkout. */
 export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ansible');

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { PharosError } from '../errors.js';
 import { LineSplitter, lastLines } from '../util/lines.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -112,11 +113,7 @@ export function killProcessGroup(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** How a command line is shown to a person (for "re-run with" hints). */
-export function shellQuote(args: readonly string[]): string {
-  return args
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
-}
+export { shellQuote };
 
 export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {

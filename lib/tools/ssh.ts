@@ -11,6 +11,7 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
 import { pollWithBackoff } from '../util/poll.js';
 import { LineSplitter, lastLines } from '../util/lines.js';
+import { shellQuote, shellQuoteArg } from '../util/shell.js';
 
 export interface ConnectOptions {
   host: string;
@@ -252,10 +253,6 @@ export async function connect(opts: ConnectOptions): Promise<SshConnection> {
 
 // ---------------------------------------------------------------- run
 
-/** POSIX single-quote a string for a remote shell. */
-export function shq(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The first stderr line of every run carries the remote shell's PID so a
  *  timeout can kill its whole process group (sshd makes it a session leader). */
@@ -425,11 +422,11 @@ export function runScript(conn: SshConnection, script: string, opts: ScriptOptio
   const exports = Object.entries(opts.env ?? {})
     .map(([k, v]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new PharosError(`invalid environment variable name ${JSON.stringify(k)}`);
-      return `export ${k}=${shq(v)}\n`;
+      return `export ${k}=${shellQuoteArg(v)}\n`;
     })
     .join('');
   const body = `${exports}{\n${script.replace(/\n?$/, '\n')}} </dev/null\n`;
-  const command = ['bash', '-s', '--', ...(opts.args ?? [])].map(shq).join(' ');
+  const command = shellQuote(['bash', '-s', '--', ...(opts.args ?? [])]);
   return run(conn, command, { ...opts, input: body });
 }
 
