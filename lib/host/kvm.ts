@@ -18,6 +18,7 @@ import { which } from '../util/which.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lastLines } from '../util/lines.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface GuestProbeResult {
   accel: Acceleration;
@@ -133,7 +134,7 @@ export async function probeGuest(accel: Acceleration, opts: ProbeOptions = {}): 
   const result = { ...base, ran: true, method, command: [qemu, ...args], durationMs: Date.now() - started, serialTail: lastLines(out, 6), qemuStderr: lastLines(stderr, 4) };
   const ranToEnd = method === 'kernel' ? /Kernel panic|VFS: Unable to mount root/.test(out) && exitCode === 0 : exitCode === DEBUG_EXIT_CODE && out.includes('K');
   if (ranToEnd) {
-    return { ...result, exitCode, usable: true, reason: `a test guest booted under ${accel} in ${(result.durationMs / 1000).toFixed(1)} s (${method})` };
+    return { ...result, exitCode, usable: true, reason: `a test guest booted under ${accel} in ${formatDuration(result.durationMs)} (${method})` };
   }
   let reason: string;
   if (timedOut) reason = `the ${accel} test guest did not finish within ${timeoutMs / 1000} s (it hangs: guest code does not run)`;

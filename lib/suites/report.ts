@@ -7,13 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic.js';
 import { dirname } from 'node:path';
 import type { CheckResult, CheckStatus, SuiteEvent, SuiteResult } from './run.js';
+import { formatDuration } from '../util/duration.js';
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(ms / 60000);
-  return `${m}m${String(Math.round((ms % 60000) / 1000)).padStart(2, '0')}s`;
-}
 
 const COLORS: Record<CheckStatus, string> = { pass: '32', fail: '31', error: '31', skip: '33' };
 
