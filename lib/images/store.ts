@@ -8,7 +8,7 @@
 import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
-import { fileDigest } from './digest.js';
+import { fileDigest } from '../util/digest.js';
 import { replaceFileAtomic, writeFileAtomic } from '../util/atomic.js';
 
 export { defaultCacheDir } from '../cache/dir.js';
