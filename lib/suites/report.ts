@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { dirname } from 'node:path';
 import type { CheckResult, CheckStatus, SuiteEvent, SuiteResult } from './run.js';
 import { formatDuration } from '../util/duration.js';
+import { xmlEscape } from '../util/xml.js';
 
 
 const COLORS: Record<CheckStatus, string> = { pass: '32', fail: '31', error: '31', skip: '33' };
@@ -87,16 +88,6 @@ export function suitesPassed(results: SuiteResult[]): boolean {
 
 // ---------------------------------------------------------------- JUnit
 
-/** Escape text for XML content and attributes; drops characters XML 1.0 forbids. */
-export function xmlEscape(s: string): string {
-  return s
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, (ch) => `\\x${ch.codePointAt(0)?.toString(16).padStart(2, '0')}`)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 function secs(ms: number): string {
   return (ms / 1000).toFixed(3);
