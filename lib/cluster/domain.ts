@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
-import { waitForSsh as waitForSshBanner } from '../tools/ssh.js';
+import { waitForSsh as waitForSshBanner } from '../ssh/banner.js';
 import { domainXml, specHash, type DomainSpec, type DomainNetwork } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { macFor } from '../libvirt/alloc.js';
