@@ -9,7 +9,7 @@
  * reach an image key (see lib/images/inputs.ts).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exec } from '../lib/tools/exec.js';
 import { target, type Target } from '../lib/graph/index.js';
@@ -51,7 +51,7 @@ async function imageKey(root: string, globs: readonly string[], params: unknown,
   const files = (await globby([...globs], { cwd: root, dot: true, followSymbolicLinks: true, onlyFiles: true, ignore: ['**/packer_cache/**'] })).sort();
   const h = createHash('sha256');
   h.update(`pharos-image-key-v1\n${JSON.stringify(params)}\nfrom ${from ?? '-'}\n`);
-  for (const f of files) h.update(`${f} ${createHash('sha256').update(await readFile(path.join(root, f))).digest('hex')}\n`);
+  for (const f of files) h.update(`${f} ${await fileDigest(path.join(root, f))}\n`);
   for (const [cmd, ...args] of tools) {
     const r = await exec(cmd!, args, { okCodes: [0, 1] }).catch(() => ({ stdout: 'missing', stderr: '' }));
     h.update(`${cmd} ${(r.stdout || r.stderr).split('\n')[0]}\n`);

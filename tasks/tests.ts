@@ -40,7 +40,7 @@ export async function testTargets(root: string, stateDir: string, ct: ClusterTar
         name: `test:${suite.name}`,
         description: `cluster suite ${suite.name} (${suite.checks.length} checks, over SSH in the VMs)`,
         deps: { keys: ct.keys, ...vmDeps, ...deployDeps },
-        inputs: [...suite.files.map((f) => path.relative(root, path.resolve(root, f))), 'lib/suites/**', 'lib/tools/ssh.ts'],
+        inputs: [...suite.files.map((f) => path.relative(root, path.resolve(root, f))), 'lib/suites/**', 'lib/tools/ssh.ts', 'lib/ssh/**'],
         params: { suite: suite.name, cluster: plan.name },
         pool: 'suite',
         run: async (ctx) => {

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { PharosError } from '../errors.js';
 import { liveStartTime } from '../tools/proc.js';
 import { io, ioError } from './ioerror.js';
+import { tempPathFor } from '../util/atomic.js';
 
 export interface LockInfo {
   pid: number;
@@ -90,8 +91,8 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const backOff = (): void => void Atomics.wait(pause, 0, 0, 2);
 
 /** Links a temp file holding `text` to `path`; false when `path` exists. */
-function linkNew(path: string, text: string, tag: string): boolean {
-  const tmp = `${path}.${process.pid}.${tag}.tmp`;
+function linkNew(path: string, text: string): boolean {
+  const tmp = tempPathFor(path);
   io('create', path, () => writeFileSync(tmp, text));
   try {
     linkSync(tmp, path);
@@ -122,7 +123,7 @@ function sweepTemps(stateDir: string): void {
 function takeOver(path: string, staleText: string, me: LockInfo): void {
   const guard = `${path}.takeover`;
   const guardText = JSON.stringify(me);
-  if (!linkNew(guard, guardText, me.token!)) {
+  if (!linkNew(guard, guardText)) {
     const g = readRaw(guard);
     if (g.kind === 'ok' && !holderAlive(g.info)) {
       // Its holder died inside the takeover (a few syscalls long): move it aside, check it was that one.
@@ -179,7 +180,7 @@ export function acquireLock(stateDir: string, command = process.argv.slice(2).jo
   const text = JSON.stringify(me);
   sweepTemps(stateDir);
   const deadline = Date.now() + 10_000;
-  while (!linkNew(path, text, me.token!)) {
+  while (!linkNew(path, text)) {
     const cur = readRaw(path);
     if (cur.kind === 'bad' && o.onUnreadable) {
       io('remove', path, () => rmSync(path, { recursive: true, force: true }));

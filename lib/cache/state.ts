@@ -19,12 +19,13 @@
  * are one message naming the file (`ioError`). `stamps.json` and `keys.json`
  * are caches: damaged ones are ignored when read.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PharosError } from '../errors.js';
 import type { CacheKey } from './key.js';
 import type { StampDb } from './hash.js';
 import { errnoCode, io, ioError } from './ioerror.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 
 /** A state file that is not what this version wrote. */
 export class StateCorrupt extends PharosError {
@@ -60,12 +61,9 @@ function readState(path: string): string | undefined {
 
 /** Writes a file atomically (temp + rename); failures name the file. */
 function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, text);
   } catch (e) {
-    rmSync(tmp, { force: true, recursive: true });
     throw ioError(e, 'write', path);
   }
 }

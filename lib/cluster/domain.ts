@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
-import { waitForSsh as waitForSshBanner } from '../tools/ssh.js';
+import { waitForSsh as waitForSshBanner } from '../ssh/banner.js';
 import { domainXml, specHash, type DomainSpec, type DomainNetwork } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { macFor } from '../libvirt/alloc.js';
 import { renderFirstbootConfig } from '../images/firstboot.js';
 import type { ClusterEnv, DomainResult, NodeImage } from './env.js';
+import { pollWithBackoff } from '../util/poll.js';
 
 export interface SpecInputs {
   node: NodePlan;
@@ -136,13 +137,14 @@ export async function stopDomain(uri: string, name: string, opts: { timeoutMs?: 
     if ((await virsh.domain.state(uri, name)) === 'shut off') return { action: 'shutdown', ms: Date.now() - t0 };
     throw e;
   }
-  let delay = 100;
-  while (Date.now() - t0 < timeoutMs) {
-    const s = await virsh.domain.state(uri, name);
-    if (s === undefined || s === 'shut off') return { action: 'shutdown', ms: Date.now() - t0 };
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, timeoutMs - (Date.now() - t0)))));
-    delay = Math.min(delay * 2, 1000);
-  }
+  const down = await pollWithBackoff(
+    async () => {
+      const s = await virsh.domain.state(uri, name);
+      return s === undefined || s === 'shut off' ? true : undefined;
+    },
+    { timeoutMs: Math.max(0, timeoutMs - (Date.now() - t0)), firstDelayMs: 100, maxDelayMs: 1000 },
+  );
+  if (down) return { action: 'shutdown', ms: Date.now() - t0 };
   try {
     await virsh.domain.destroy(uri, name);
   } catch (e) {

@@ -10,15 +10,16 @@
  *   reads them from the console log that virtlogd writes — a channel only the
  *   host and the VM share — and pins them in the cluster's `known_hosts`. They are
  *   pinned once: when a domain is (re)created its old entries are removed, and the
- *   next boot's announcement is pinned. Nothing ever connects with
+ *   next boot's announcement is pinned (lib/ssh/known-hosts.ts holds the file's
+ *   format, matching and the serialized, atomic updates). Nothing ever connects with
  *   `StrictHostKeyChecking=no`, and no key is accepted from the network.
  */
 import { mkdir, readFile, stat, chmod } from 'node:fs/promises';
-import { serialized, writeFileAtomic } from '../util/atomic.js';
 import { exec } from '../tools/exec.js';
 import { PharosError } from '../errors.js';
 import { parseHostKeyLines, type HostKey } from '../images/firstboot.js';
 import type { ClusterPaths } from './paths.js';
+import { pollWithBackoff } from '../util/poll.js';
 
 export async function ensureClusterKey(paths: ClusterPaths, comment: string): Promise<{ created: boolean; publicKey: string }> {
   await mkdir(paths.sshDir, { recursive: true, mode: 0o700 });
@@ -34,62 +35,24 @@ export async function ensureClusterKey(paths: ClusterPaths, comment: string): Pr
   return { created, publicKey };
 }
 
-/** The known_hosts patterns a VM is pinned under. */
-export function pinPatterns(sshHost: string, sshPort: number, vmName: string): string[] {
-  return [sshPort === 22 ? sshHost : `[${sshHost}]:${sshPort}`, vmName];
-}
-
-async function readKnownHosts(file: string): Promise<string[]> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  } catch {
-    return [];
-  }
-}
-
-function lineNames(line: string): string[] {
-  return (line.split(/\s+/)[0] ?? '').split(',');
-}
-
-/** Remove every entry naming any of `patterns`. */
-export function unpinHost(knownHosts: string, patterns: string[]): Promise<void> {
-  return serialized(knownHosts, async () => {
-    const lines = await readKnownHosts(knownHosts);
-    const keep = lines.filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
-    if (keep.length !== lines.length) await writeFileAtomic(knownHosts, keep.map((l) => `${l}\n`).join(''), 0o600);
-  });
-}
-
-export async function isPinned(knownHosts: string, patterns: string[]): Promise<boolean> {
-  return (await readKnownHosts(knownHosts)).some((l) => lineNames(l).some((n) => patterns.includes(n)));
-}
-
-/** Replace the VM's entries with `keys`. VMs converge concurrently: updates of one file are serialized. */
-export function pinHost(knownHosts: string, patterns: string[], keys: HostKey[]): Promise<void> {
-  return serialized(knownHosts, async () => {
-    const lines = (await readKnownHosts(knownHosts)).filter((l) => !lineNames(l).some((n) => patterns.includes(n)));
-    for (const k of keys) lines.push(`${patterns.join(',')} ${k.type} ${k.key}`);
-    await writeFileAtomic(knownHosts, lines.map((l) => `${l}\n`).join(''), 0o600);
-  });
-}
+export { isPinned, pinHost, pinPatterns, unpinHost } from '../ssh/known-hosts.js';
 
 /** Poll the console log until the guest announced its host keys. */
 export async function waitForHostKeys(consoleLog: string, timeoutMs: number, what: string): Promise<HostKey[]> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 200;
-  for (;;) {
-    try {
-      const keys = parseHostKeyLines(await readFile(consoleLog, 'utf8'));
-      if (keys.length > 0) return keys;
-    } catch {
-      /* the log appears when the domain starts */
-    }
-    if (Date.now() + delay > deadline) {
-      throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} to announce its SSH host keys on the serial console (${consoleLog})`, {
-        hint: 'the image must run pharos-firstboot (it prints PHAROS-HOSTKEY lines); look at the console log for how far it booted',
-      });
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 2000);
-  }
+  const got = await pollWithBackoff(
+    async () => {
+      try {
+        const keys = parseHostKeyLines(await readFile(consoleLog, 'utf8'));
+        if (keys.length > 0) return keys;
+      } catch {
+        /* the log appears when the domain starts */
+      }
+      return undefined;
+    },
+    { timeoutMs, firstDelayMs: 200, maxDelayMs: 2000 },
+  );
+  if (got) return got.value;
+  throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} to announce its SSH host keys on the serial console (${consoleLog})`, {
+    hint: 'the image must run pharos-firstboot (it prints PHAROS-HOSTKEY lines); look at the console log for how far it booted',
+  });
 }

@@ -22,9 +22,9 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { PharosError } from '../errors.js';
+import { tempPathFor } from '../util/atomic.js';
 
 export interface ClusterOwner {
   cluster: string;
@@ -135,7 +135,7 @@ export async function claimCluster(env: OwnerEnv, doing: string): Promise<OwnerC
     const { seen, record: before } = await inspect(env, doing);
     if (seen === 'ours') return seen;
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = tempPathFor(file);
     const record: ClusterOwner = { cluster: env.cluster, owner: env.owner, since: new Date().toISOString() };
     await writeFile(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
     try {

@@ -7,9 +7,10 @@
  * The staged name carries the image digest, so a new image never overwrites
  * the one a running VM's overlay still uses.
  */
-import { chmod, copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { NodeImage } from './env.js';
+import { replaceFileAtomic } from '../util/atomic.js';
 
 async function stageFile(src: string, dir: string): Promise<string> {
   const dest = join(dir, basename(src));
@@ -21,15 +22,14 @@ async function stageFile(src: string, dir: string): Promise<string> {
   } catch {
     /* not staged yet */
   }
-  const tmp = `${dest}.tmp-${process.pid}`;
-  await rm(tmp, { force: true });
-  try {
-    await link(src, tmp);
-  } catch {
-    await copyFile(src, tmp);
-  }
-  await chmod(tmp, 0o644);
-  await rename(tmp, dest);
+  await replaceFileAtomic(dest, async (tmp) => {
+    try {
+      await link(src, tmp);
+    } catch {
+      await copyFile(src, tmp);
+    }
+    await chmod(tmp, 0o644);
+  });
   return dest;
 }
 

@@ -8,12 +8,13 @@
  * The GPU ownership record (`<stateRoot>/gpu-owners.json`) is machine-wide:
  * one PCI function belongs to at most one running VM across all clusters.
  */
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
 import type { ClusterPlan } from '../model.js';
 import { poolName } from '../libvirt/pool.js';
 import type { ClusterPaths } from './paths.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export interface VmRecord {
   name: string;
@@ -74,9 +75,7 @@ export async function writeJsonAtomic(file: string, value: unknown, backup = tru
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', 0o600);
 }
 
 export async function readState(file: string): Promise<ClusterState | undefined> {

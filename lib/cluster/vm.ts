@@ -18,7 +18,8 @@ import * as virsh from '../tools/virsh.js';
 import { macFor } from '../libvirt/alloc.js';
 import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
-import { isPinned, pinHost, pinPatterns, unpinHost, waitForHostKeys } from './identity.js';
+import { waitForHostKeys } from './identity.js';
+import { isPinned, pinHost, pinPatterns, unpinHost } from '../ssh/known-hosts.js';
 import { UndoStack } from './undo.js';
 import { buildDomainSpec, ensureDomain, startDomain, stopDomain, waitForSsh } from './domain.js';
 import { diskNeedsRecreate, ensureDisk } from './disk.js';
@@ -26,6 +27,7 @@ import { checkGpuOwnership, claimGpus } from './gpus.js';
 import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
 import { updateState, type VmRecord } from './state.js';
 import { claimCluster } from './owners.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface ReadyOptions {
   /** Wait for the guest's SSH banner (default true). */
@@ -84,7 +86,7 @@ export async function vmReady(node: Pick<NodePlan, 'name'>, rec: Pick<VmRecord, 
   if (o.waitSsh ?? true) {
     const w = await waitForSsh(rec.sshHost, rec.sshPort, o.sshTimeoutMs ?? 600_000, o.signal);
     waited = w.waitedMs;
-    env.log(`${node.name}: SSH answers on ${rec.sshHost}:${rec.sshPort} (${w.banner}) after ${(w.waitedMs / 1000).toFixed(1)} s`);
+    env.log(`${node.name}: SSH answers on ${rec.sshHost}:${rec.sshPort} (${w.banner}) after ${formatDuration(w.waitedMs)}`);
   }
   if (o.pinHostKeys ?? true) {
     const patterns = pinPatterns(rec.sshHost, rec.sshPort, node.name);

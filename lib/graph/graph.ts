@@ -6,6 +6,7 @@
 import { PharosError, type ErrorDetail } from '../errors.js';
 import { isGlob, nameGlob } from './glob.js';
 import { isAlias, isTarget, type Alias, type GraphDefinition, type Target } from './target.js';
+import { editDistance } from '../util/edit-distance.js';
 
 export interface Node {
   readonly target: Target<unknown>;
@@ -195,21 +196,7 @@ export function closure(roots: readonly Node[]): Node[] {
   return [...seen].sort((a, b) => a.index - b.index);
 }
 
-/** Levenshtein distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
+export { editDistance };
 
 /** "did you mean: a, b, c?" with the closest names, or a pointer to `pharos list`. */
 export function suggest(name: string, candidates: readonly string[]): string {

@@ -10,11 +10,15 @@
  * sector that writes `K` to the serial port and exits through the
  * isa-debug-exit device is booted instead (weaker: real mode only).
  */
-import { access, constants, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { exec, which } from '../tools/exec.js';
+import { exec } from '../tools/exec.js';
+import { which } from '../util/which.js';
 import type { Acceleration, AccelerationSetting } from '../model.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { lastLines } from '../util/lines.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface GuestProbeResult {
   accel: Acceleration;
@@ -72,9 +76,6 @@ export async function findKernel(bootDir = '/boot'): Promise<string | undefined>
   return undefined;
 }
 
-function tail(s: string, n = 6): string {
-  return s.trim().split('\n').slice(-n).join('\n');
-}
 
 /** Boots a tiny guest under `accel` and reports whether guest code really ran. */
 export async function probeGuest(accel: Acceleration, opts: ProbeOptions = {}): Promise<GuestProbeResult> {
@@ -130,10 +131,10 @@ export async function probeGuest(accel: Acceleration, opts: ProbeOptions = {}): 
   }
   const out = await readFile(serial, 'utf8').catch(() => '');
   await rm(dir, { recursive: true, force: true });
-  const result = { ...base, ran: true, method, command: [qemu, ...args], durationMs: Date.now() - started, serialTail: tail(out), qemuStderr: tail(stderr, 4) };
+  const result = { ...base, ran: true, method, command: [qemu, ...args], durationMs: Date.now() - started, serialTail: lastLines(out, 6), qemuStderr: lastLines(stderr, 4) };
   const ranToEnd = method === 'kernel' ? /Kernel panic|VFS: Unable to mount root/.test(out) && exitCode === 0 : exitCode === DEBUG_EXIT_CODE && out.includes('K');
   if (ranToEnd) {
-    return { ...result, exitCode, usable: true, reason: `a test guest booted under ${accel} in ${(result.durationMs / 1000).toFixed(1)} s (${method})` };
+    return { ...result, exitCode, usable: true, reason: `a test guest booted under ${accel} in ${formatDuration(result.durationMs)} (${method})` };
   }
   let reason: string;
   if (timedOut) reason = `the ${accel} test guest did not finish within ${timeoutMs / 1000} s (it hangs: guest code does not run)`;
@@ -187,9 +188,7 @@ export async function cachedProbeKvm(cacheFile: string, opts: ProbeOptions & { f
   const result = await probeKvm(opts);
   if (result.ran || !result.usable) {
     await mkdir(dirname(cacheFile), { recursive: true });
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ key, result }, null, 2));
-    await rename(tmp, cacheFile);
+    await writeFileAtomic(cacheFile, JSON.stringify({ key, result }, null, 2));
   }
   return { ...result, cached: false };
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { PharosError } from '../errors.js';
 import { exec } from '../tools/exec.js';
 import { DEFAULT_MIRROR, mmdebstrap } from '../tools/mmdebstrap.js';
-import { fileDigest } from './digest.js';
+import { fileDigest } from '../util/digest.js';
 
 /** What the base image always holds (the roles add the rest at Packer time). */
 export const BASE_PACKAGES: readonly string[] = [

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PharosError } from '../errors.js';
-import { fileDigest, type HashAlgo } from './digest.js';
+import { fileDigest, type HashAlgo } from '../util/digest.js';
 import { cacheLookup, storeInCache } from './store.js';
 
 export interface CloudImageOptions {

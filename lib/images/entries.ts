@@ -12,6 +12,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { info as qemuImgInfo } from '../tools/qemu-img.js';
+import { isTempName } from '../util/atomic.js';
 
 export interface CacheEntry {
   key: string;
@@ -33,7 +34,8 @@ export interface VmDisk {
   disk: string;
 }
 
-const isTemp = (f: string): boolean => /\.tmp-\d+/.test(f) || f.endsWith('.part');
+/** A store in progress: `tempPathFor` names, and those of earlier versions (`.tmp-<pid>`, `.part`). */
+const isTemp = (f: string): boolean => isTempName(f) || /\.tmp-\d+/.test(f) || f.endsWith('.part');
 const isSidecar = (f: string): boolean => f.endsWith('.sha256');
 
 /** Backing file (absolute) -> the VMs on it, for the disks that exist. */

@@ -13,6 +13,6 @@ export {
 } from './role.js';
 export { cloudImage, parseChecksum, type CloudImageOptions } from './cloud.js';
 export { cacheLookup, cachePath, cachedSha256, defaultCacheDir, storeInCache } from './store.js';
-export { fileDigest } from './digest.js';
+export { fileDigest } from '../util/digest.js';
 export { BASE_IMAGE_INPUTS, DEPLOY_ONLY_ROLE_FILES, playbookRoles, roleImageInputs } from './inputs.js';
 export * from './firstboot.js';

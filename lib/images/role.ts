@@ -15,7 +15,7 @@ import { PharosError } from '../errors.js';
 import { exec } from '../tools/exec.js';
 import { packerBuild, type PackerPhase, type PackerVars } from '../tools/packer.js';
 import { KERNEL_CMDLINE } from './base.js';
-import { fileDigest } from './digest.js';
+import { fileDigest } from '../util/digest.js';
 import { renderFirstbootConfig } from './firstboot.js';
 
 export type ImageRole = 'hpc-controller' | 'hpc-compute';

@@ -5,10 +5,11 @@
  * appear atomically (copy to a temp name in the same directory, then rename):
  * a reader never sees half an image, and a crashed build leaves only a temp file.
  */
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../errors.js';
-import { fileDigest } from './digest.js';
+import { fileDigest } from '../util/digest.js';
+import { replaceFileAtomic, writeFileAtomic } from '../util/atomic.js';
 
 export { defaultCacheDir } from '../cache/dir.js';
 
@@ -56,35 +57,29 @@ export async function storeInCache(
     // The sidecar goes first: an entry never exists without its digest once
     // the caller provided one (a crash in between leaves only a stray sidecar).
     await mkdir(dirname(dest), { recursive: true });
-    await writeAtomic(`${dest}.sha256`, `${opts.sha256}\n`);
+    await writeFileAtomic(`${dest}.sha256`, `${opts.sha256}\n`);
   }
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
   try {
-    if (opts.move) {
-      try {
-        await rename(file, tmp);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await replaceFileAtomic(dest, async (tmp) => {
+      if (opts.move) {
+        try {
+          await rename(file, tmp);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+          await copyFile(file, tmp);
+          await rm(file, { force: true });
+        }
+      } else {
         await copyFile(file, tmp);
-        await rm(file, { force: true });
       }
-    } else {
-      await copyFile(file, tmp);
-    }
-    await rename(tmp, dest);
+    });
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new PharosError(`cannot store ${file} in the image cache ${cacheDir}: ${(e as Error).message}`);
   }
   return dest;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
 
 /**
  * sha256 of a stored entry without reading it when possible: entries never
@@ -99,6 +94,6 @@ export async function cachedSha256(entry: string): Promise<string> {
     /* no sidecar yet */
   }
   const digest = await fileDigest(entry, 'sha256');
-  await writeAtomic(`${entry}.sha256`, `${digest}\n`).catch(() => undefined);
+  await writeFileAtomic(`${entry}.sha256`, `${digest}\n`).catch(() => undefined);
   return digest;
 }

@@ -12,11 +12,12 @@
  * `!unsafe`, and the INI form, which has no such tag, refuses a string that
  * could start a template (`{`). Deploys read the YAML form.
  */
-import { rename, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Document, visit } from 'yaml';
 import { PharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export type InventoryValue = string | number | boolean | InventoryValue[] | { [key: string]: InventoryValue };
 export type InventoryVars = Record<string, InventoryValue>;
@@ -425,9 +426,7 @@ export async function writeInventory(inv: Inventory, dir: string): Promise<{ ini
     [out.ini, ini],
     [out.yaml, toYaml(inv)],
   ] as const) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, file);
+    await writeFileAtomic(file, text, 0o644);
   }
   return out;
 }

@@ -1,12 +1,5 @@
-/** Minimal XML text helpers: the XML we emit is built from strings we escape here. */
-export function esc(s: string | number): string {
-  return String(s)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&apos;')
-    .replace(/"/g, '&quot;');
-}
+/** Minimal XML text helpers: the XML we emit is built from strings we escape (`esc`, lib/util/xml.ts). */
+export { xmlEscape as esc } from '../util/xml.js';
 
 /** Stable JSON (sorted keys) so hashes do not depend on property order. */
 export function canonicalJson(v: unknown): string {

@@ -10,10 +10,11 @@
  * period.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_ENV, observeChildren, type ChildObserver } from '../tools/exec.js';
 import { liveStartTime, procStat } from '../tools/proc.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 
 interface Group {
   pgid: number;
@@ -61,9 +62,7 @@ export class GroupLedger implements ChildObserver {
         return;
       }
       const f: PidsFile = { version: 1, run: this.run, pid: process.pid, procStart: liveStartTime(process.pid) ?? null, groups: [...this.groups.values()] };
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(f));
-      renameSync(tmp, this.path);
+      writeFileAtomicSync(this.path, JSON.stringify(f));
     } catch {
       /* see above */
     }

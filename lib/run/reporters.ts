@@ -6,13 +6,7 @@
  */
 import { relative } from 'node:path';
 import type { BuildEvent, BuildSummary, Reporter } from './events.js';
-
-export function fmtMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
+import { formatDuration } from '../util/duration.js';
 
 function clock(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -46,8 +40,8 @@ export function summaryText(s: BuildSummary): string {
     c.failed && `${c.failed} failed`,
     c.skipped && `${c.skipped} skipped`,
   ].filter(Boolean);
-  let out = `${s.interrupted ? 'interrupted' : s.ok ? (s.dryRun ? 'dry run' : 'ok') : 'FAILED'}: ${parts.join(', ') || 'nothing to do'} in ${fmtMs(s.wallMs)}`;
-  if (s.criticalPath.targets.length > 1) out += `\ncritical path (${fmtMs(s.criticalPath.durationMs)}): ${s.criticalPath.targets.join(' -> ')}`;
+  let out = `${s.interrupted ? 'interrupted' : s.ok ? (s.dryRun ? 'dry run' : 'ok') : 'FAILED'}: ${parts.join(', ') || 'nothing to do'} in ${formatDuration(s.wallMs)}`;
+  if (s.criticalPath.targets.length > 1) out += `\ncritical path (${formatDuration(s.criticalPath.durationMs)}): ${s.criticalPath.targets.join(' -> ')}`;
   return `${out}\n`;
 }
 
@@ -74,7 +68,7 @@ export function plainReporter(o: ReporterOptions = {}): Reporter {
           break;
         case 'target-done':
           if (e.status === 'failed') out.write(failureText(e));
-          else if (e.status === 'built') out.write(`done ${e.name} in ${fmtMs(e.durationMs)}\n`);
+          else if (e.status === 'built') out.write(`done ${e.name} in ${formatDuration(e.durationMs)}\n`);
           else if (e.status === 'would-build') out.write(`would build ${e.name}: ${e.reason}\n`);
           else if (e.status === 'skipped' || o.verbose) out.write(`${e.status} ${e.name}${e.reason ? `: ${e.reason}` : ''}\n`);
           break;
@@ -144,7 +138,7 @@ export function ttyReporter(o: ReporterOptions = {}): Reporter {
           finished = e.finished;
           running.delete(e.name);
           if (e.status === 'failed') above(failureText(e));
-          else if (e.status === 'built') above(`done ${e.name} in ${fmtMs(e.durationMs)}\n`);
+          else if (e.status === 'built') above(`done ${e.name} in ${formatDuration(e.durationMs)}\n`);
           else if (e.status === 'would-build') above(`would build ${e.name}: ${e.reason}\n`);
           else if (e.status === 'skipped' && e.reason !== 'interrupted') above(`skipped ${e.name}: ${e.reason}\n`);
           else if (Date.now() - last > 50) draw();

@@ -3,16 +3,13 @@
  * for CI (JUnit XML: one <testsuite> per suite, one <testcase> per check and
  * node, failures carrying the captured output, skips their reason).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic.js';
 import { dirname } from 'node:path';
 import type { CheckResult, CheckStatus, SuiteEvent, SuiteResult } from './run.js';
+import { formatDuration } from '../util/duration.js';
+import { xmlEscape } from '../util/xml.js';
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(ms / 60000);
-  return `${m}m${String(Math.round((ms % 60000) / 1000)).padStart(2, '0')}s`;
-}
 
 const COLORS: Record<CheckStatus, string> = { pass: '32', fail: '31', error: '31', skip: '33' };
 
@@ -91,16 +88,6 @@ export function suitesPassed(results: SuiteResult[]): boolean {
 
 // ---------------------------------------------------------------- JUnit
 
-/** Escape text for XML content and attributes; drops characters XML 1.0 forbids. */
-export function xmlEscape(s: string): string {
-  return s
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, (ch) => `\\x${ch.codePointAt(0)?.toString(16).padStart(2, '0')}`)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 function secs(ms: number): string {
   return (ms / 1000).toFixed(3);
@@ -146,7 +133,5 @@ export function junitXml(results: SuiteResult[]): string {
 /** Write JUnit XML atomically (temp file + rename), creating the directory. */
 export async function writeJunit(results: SuiteResult[], path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, junitXml(results));
-  await rename(tmp, path);
+  await writeFileAtomic(path, junitXml(results));
 }

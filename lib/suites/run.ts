@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { PharosError, isPharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
-import { SshTimeoutError, connect, runScript, waitForSsh, type SshConnection } from '../tools/ssh.js';
+import { SshTimeoutError, connect, runScript, type SshConnection } from '../tools/ssh.js';
+import { waitForSsh } from '../ssh/banner.js';
 import { clusterEnv, computeNodes, controllerOf, nodeEnv } from './env.js';
 import { SKIP_EXIT, type CheckDef, type NodeSelector, type SuiteDef } from './suite.js';
 

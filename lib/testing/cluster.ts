@@ -13,6 +13,7 @@ import * as virsh from '../tools/virsh.js';
 import { connect, run, type SshConnection } from '../tools/ssh.js';
 import { listSuites, runSuites, type NodeAccess, type SuiteEvent, type SuiteResult } from '../suites/run.js';
 import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
+import { pollWithBackoff } from '../util/poll.js';
 
 export async function loadSystem(configPath: string, root: string): Promise<SystemPlan> {
   return planSystem(await loadConfig(configPath, { root }));
@@ -75,19 +76,17 @@ async function controllerShell(plan: ClusterPlan): Promise<SshConnection> {
 
 /** Polls `sinfo` on the controller until `node`'s state matches, or times out naming it. */
 export async function waitSlurmState(conn: SshConnection, node: string, want: RegExp, timeoutMs: number, what: string): Promise<string> {
-  const t0 = Date.now();
   let last = '';
-  let delay = 1000;
-  for (;;) {
-    const r = await run(conn, `sinfo -h -N -n ${node} -o %T`, { timeoutMs: 30_000, what: 'sinfo' });
-    last = r.stdout.trim();
-    if (want.test(last)) return last;
-    if (Date.now() - t0 > timeoutMs) {
-      throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for Slurm to mark ${node} ${what} (sinfo says "${last}")`);
-    }
-    await new Promise((r2) => setTimeout(r2, delay));
-    delay = Math.min(delay * 2, 5000);
-  }
+  const got = await pollWithBackoff(
+    async () => {
+      const r = await run(conn, `sinfo -h -N -n ${node} -o %T`, { timeoutMs: 30_000, what: 'sinfo' });
+      last = r.stdout.trim();
+      return want.test(last) ? last : undefined;
+    },
+    { timeoutMs, firstDelayMs: 1000, maxDelayMs: 5000 },
+  );
+  if (got) return got.value;
+  throw new PharosError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for Slurm to mark ${node} ${what} (sinfo says "${last}")`);
 }
 
 export interface DrillStep {
@@ -120,13 +119,16 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
       const r = await run(conn, `sbatch --parsable -N1 -w ${victim.name} -t 10 -J pharos-drill --wrap 'sleep 600'`, { timeoutMs: 60_000, what: 'sbatch of the drill job' });
       const id = r.stdout.trim().split(';')[0] ?? '';
       if (r.code !== 0 || !/^\d+$/.test(id)) throw new PharosError(`could not submit the drill job: ${r.stderr.trim() || r.stdout.trim()}`);
-      const t0 = Date.now();
-      for (let delay = 500; ; delay = Math.min(delay * 2, 4000)) {
-        const st = (await run(conn, `squeue -h -j ${id} -o %T`, { timeoutMs: 30_000, what: 'squeue' })).stdout.trim();
-        if (st === 'RUNNING') return id;
-        if (Date.now() - t0 > 180_000) throw new PharosError(`timed out after 180 s waiting for drill job ${id} to run on ${victim.name} (state "${st}")`);
-        await new Promise((r2) => setTimeout(r2, delay));
-      }
+      let st = '';
+      const running = await pollWithBackoff(
+        async () => {
+          st = (await run(conn, `squeue -h -j ${id} -o %T`, { timeoutMs: 30_000, what: 'squeue' })).stdout.trim();
+          return st === 'RUNNING' ? id : undefined;
+        },
+        { timeoutMs: 180_000, firstDelayMs: 500, maxDelayMs: 4000 },
+      );
+      if (running) return running.value;
+      throw new PharosError(`timed out after 180 s waiting for drill job ${id} to run on ${victim.name} (state "${st}")`);
     });
     await time(`virsh destroy ${victim.name}`, () => virsh.domain.destroy(plan.libvirtUri, victim.name));
     const down = await time(`Slurm marks ${victim.name} down`, () =>

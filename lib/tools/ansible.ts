@@ -7,7 +7,9 @@
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PharosError } from '../errors.js';
-import { exec, shellQuote } from './exec.js';
+import { exec } from './exec.js';
+import { shellQuote } from '../util/shell.js';
+import { lastLines } from '../util/lines.js';
 
 /** `ansible/` in this checkout. */
 export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ansible');
@@ -157,7 +159,7 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
     const bad = Object.entries(recap)
       .filter(([, h]) => h.failed > 0 || h.unreachable > 0)
       .map(([host, h]) => `${host} (${h.failed > 0 ? `${h.failed} failed` : ''}${h.failed > 0 && h.unreachable > 0 ? ', ' : ''}${h.unreachable > 0 ? 'unreachable' : ''})`);
-    const tail = (r.stdout + r.stderr).trimEnd().split('\n').slice(-25).join('\n');
+    const tail = lastLines(r.stdout + r.stderr, 25);
     throw new PharosError(
       bad.length > 0
         ? `ansible-playbook ${opts.playbook} failed on ${bad.join(', ')}`

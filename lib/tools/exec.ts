@@ -8,6 +8,8 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { PharosError } from '../errors.js';
+import { LineSplitter, lastLines } from '../util/lines.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -48,13 +50,12 @@ const MAX_LINE = 1024 * 1024;
 
 /**
  * One output stream: a decoder that keeps a multibyte character split across
- * two reads whole, the kept tail, and the partial last line.
+ * two reads whole, and the kept tail.
  */
 class StreamText {
   private readonly dec = new StringDecoder('utf8');
   text = '';
   dropped = 0;
-  partial = '';
   constructor(private readonly keep: number) {}
   /** Decoded text of the chunk (possibly '' while a character is incomplete). */
   push(chunk: Buffer | undefined): string {
@@ -112,11 +113,7 @@ export function killProcessGroup(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** How a command line is shown to a person (for "re-run with" hints). */
-export function shellQuote(args: readonly string[]): string {
-  return args
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
-}
+export { shellQuote };
 
 export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
@@ -134,6 +131,11 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
     });
     const keep = opts.keepChars ?? DEFAULT_KEEP;
     const streams = { stdout: new StreamText(keep), stderr: new StreamText(keep) };
+    const onLine = opts.onLine;
+    const splitters = onLine && {
+      stdout: new LineSplitter((l) => onLine(l, 'stdout'), MAX_LINE),
+      stderr: new LineSplitter((l) => onLine(l, 'stderr'), MAX_LINE),
+    };
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -163,16 +165,8 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
     }
 
     const feed = (stream: 'stdout' | 'stderr', chunk: Buffer | undefined): void => {
-      const st = streams[stream];
-      const text = st.push(chunk);
-      if (!opts.onLine || !text) return;
-      const lines = (st.partial + text).split('\n');
-      st.partial = lines.pop() ?? '';
-      for (const l of lines) opts.onLine(l, stream);
-      while (st.partial.length > MAX_LINE) {
-        opts.onLine(st.partial.slice(0, MAX_LINE), stream);
-        st.partial = st.partial.slice(MAX_LINE);
-      }
+      const text = streams[stream].push(chunk);
+      splitters?.[stream].push(text);
     };
     child.stdout.on('data', (c: Buffer) => feed('stdout', c));
     child.stderr.on('data', (c: Buffer) => feed('stderr', c));
@@ -206,10 +200,8 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       finish();
       feed('stdout', undefined);
       feed('stderr', undefined);
-      if (opts.onLine) {
-        if (streams.stdout.partial) opts.onLine(streams.stdout.partial, 'stdout');
-        if (streams.stderr.partial) opts.onLine(streams.stderr.partial, 'stderr');
-      }
+      splitters?.stdout.flush();
+      splitters?.stderr.flush();
       streams.stdout.trim();
       streams.stderr.trim();
       const stdout = streams.stdout.text;
@@ -228,7 +220,7 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       }
       const rc = code ?? (sig ? 128 : 1);
       if (!(opts.okCodes ?? [0]).includes(rc)) {
-        const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-15).join('\n');
+        const tail = lastLines(stderr.trim() || stdout, 15);
         const cut = dropped ? `\n(${dropped.stdout + dropped.stderr} earlier characters of output not kept in memory; the target's log has them)` : '';
         reject(
           new ExecError(`command failed (exit ${sig ?? rc}): ${line}${tail ? `\n${tail}` : ''}${cut}`, {
@@ -260,18 +252,4 @@ export class ExecError extends PharosError {
   }
 }
 
-/** Whether a program is on PATH (no shell involved). */
-export async function which(cmd: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = `${dir}/${cmd}`;
-    try {
-      const { access, constants } = await import('node:fs/promises');
-      await access(p, constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
+export { which } from '../util/which.js';

@@ -1,14 +1,17 @@
 /**
  * SSH to cluster nodes with the `ssh2` library (no `ssh` binary, no shell line
- * built from config). Host keys are always verified against the per-cluster
- * pinned `known_hosts`: an unknown host or a different key is refused with an
- * error naming the file and line, never accepted "this once".
+ * built from config): connect, run a command, run a script. Host keys are
+ * always verified against the per-cluster pinned `known_hosts`
+ * (lib/ssh/known-hosts.ts): an unknown host or a different key is refused with
+ * an error naming the file and line, never accepted "this once". Waiting for a
+ * booting VM's SSH banner is lib/ssh/banner.ts.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
+import { entryMatches, knownHostNames, parseKnownHosts, verifyHostKey } from '../ssh/known-hosts.js';
+import { LineSplitter, lastLines } from '../util/lines.js';
+import { shellQuote, shellQuoteArg } from '../util/shell.js';
 
 export interface ConnectOptions {
   host: string;
@@ -47,82 +50,9 @@ export interface RunResult {
   durationMs: number;
 }
 
-// ---------------------------------------------------------------- known_hosts
-
-export interface KnownHostEntry {
-  /** 1-based line in the file, for error messages. */
-  line: number;
-  /** Host patterns (comma-separated field), or one `|1|salt|hash` entry. */
-  patterns: string[];
-  keyType: string;
-  /** The key blob (SSH wire format) the server must present. */
-  key: Buffer;
-  marker?: '@revoked' | '@cert-authority';
-}
-
-/** Parse OpenSSH `known_hosts` text. Bad lines are reported, not ignored:
- *  a pinned file we cannot read completely must not silently trust less. */
-export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
-  const entries: KnownHostEntry[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const fields = line.split(/\s+/);
-    let marker: KnownHostEntry['marker'];
-    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift() as KnownHostEntry['marker'];
-    const [hosts, keyType, b64] = fields;
-    if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) {
-      throw new PharosError(`malformed known_hosts line ${file}:${i + 1}`, {
-        problems: [{ file, line: i + 1, message: 'expected "<host patterns> <key type> <base64 key> [comment]"' }],
-      });
-    }
-    entries.push({ line: i + 1, patterns: hosts.split(','), keyType, key: Buffer.from(b64, 'base64'), marker });
-  });
-  return entries;
-}
-
-/** The names a host:port is known by in known_hosts (`host` for port 22). */
-export function knownHostNames(host: string, port: number, alias?: string): string[] {
-  const names = [port === 22 ? host : `[${host}]:${port}`];
-  if (alias) names.push(alias, `[${alias}]:${port}`);
-  return names;
-}
-
-function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(
-    `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
-    'i',
-  );
-  return re.test(name);
-}
-
-/** Whether one known_hosts entry names `name` (plain, wildcard, negated or hashed). */
-export function entryMatches(entry: KnownHostEntry, name: string): boolean {
-  let hit = false;
-  for (const p of entry.patterns) {
-    if (p.startsWith('|1|')) {
-      const [, , salt, hash] = p.split('|');
-      if (!salt || !hash) continue;
-      const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-      if (h === hash) hit = true;
-    } else if (p.startsWith('!')) {
-      if (globMatch(p.slice(1), name)) return false;
-    } else if (globMatch(p, name)) hit = true;
-  }
-  return hit;
-}
-
-/** `SHA256:…` as `ssh-keygen -l` prints it. */
-export function fingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** Key type from an SSH wire-format public key blob (string length + name). */
-export function keyTypeOf(blob: Buffer): string {
-  if (blob.length < 4) return 'unknown';
-  const n = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + n).toString('latin1');
-}
+// Still importable from here (the suite tests and the slow image tests use them).
+export { entryMatches, parseKnownHosts } from '../ssh/known-hosts.js';
+export { waitForSsh } from '../ssh/banner.js';
 
 /** Host key algorithms to offer so the server presents a key type we pinned. */
 function algorithmsFor(types: string[]): string[] {
@@ -132,29 +62,6 @@ function algorithmsFor(types: string[]): string[] {
     else out.push(t);
   }
   return [...new Set(out)];
-}
-
-/** Decide whether `presented` is the pinned key for any of `names`; returns
- *  null when accepted, else the reason (naming file and lines). */
-export function verifyHostKey(
-  entries: KnownHostEntry[],
-  names: string[],
-  presented: Buffer,
-  file: string,
-): string | null {
-  const forHost = entries.filter((e) => names.some((n) => entryMatches(e, n)));
-  const revoked = forHost.find((e) => e.marker === '@revoked' && e.key.equals(presented));
-  if (revoked) return `host key ${fingerprint(presented)} for ${names[0]} is revoked in ${file}:${revoked.line}`;
-  const pinned = forHost.filter((e) => !e.marker);
-  if (pinned.length === 0) {
-    return `no pinned host key for ${names.join(' or ')} in ${file}`;
-  }
-  if (pinned.some((e) => e.key.equals(presented))) return null;
-  const where = pinned.map((e) => `${file}:${e.line} (${e.keyType} ${fingerprint(e.key)})`).join(', ');
-  return (
-    `HOST KEY MISMATCH for ${names[0]}: the server presented ${keyTypeOf(presented)} ${fingerprint(presented)}, ` +
-    `but the pinned key is ${where}`
-  );
 }
 
 // ---------------------------------------------------------------- connect
@@ -250,11 +157,6 @@ export async function connect(opts: ConnectOptions): Promise<SshConnection> {
 
 // ---------------------------------------------------------------- run
 
-/** POSIX single-quote a string for a remote shell. */
-export function shq(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The first stderr line of every run carries the remote shell's PID so a
  *  timeout can kill its whole process group (sshd makes it a session leader). */
 const PID_MARK = '\u001epharos-pid ';
@@ -300,16 +202,17 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
     let stderr = '';
     let pid: number | undefined;
     let pidSeen = false;
-    const partial = { stdout: '', stderr: '' };
+    const onLine = opts.onLine;
+    const splitters = onLine && {
+      stdout: new LineSplitter((l) => onLine(l, 'stdout')),
+      stderr: new LineSplitter((l) => onLine(l, 'stderr')),
+    };
     let done = false;
 
     const emit = (stream: 'stdout' | 'stderr', text: string): void => {
       if (stream === 'stdout') stdout += text;
       else stderr += text;
-      if (!opts.onLine) return;
-      const lines = (partial[stream] + text).split('\n');
-      partial[stream] = lines.pop() ?? '';
-      for (const l of lines) opts.onLine(l, stream);
+      splitters?.[stream].push(text);
     };
     let errHead = '';
     ch.on('data', (c: Buffer) => emit('stdout', c.toString('utf8')));
@@ -368,10 +271,8 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
       done = true;
       cleanup();
       if (!pidSeen && errHead) emit('stderr', errHead);
-      if (opts.onLine) {
-        if (partial.stdout) opts.onLine(partial.stdout, 'stdout');
-        if (partial.stderr) opts.onLine(partial.stderr, 'stderr');
-      }
+      splitters?.stdout.flush();
+      splitters?.stderr.flush();
       if (exitCode === undefined && exitSignal === undefined) {
         // No exit status at all: the connection died under the command.
         reject(
@@ -398,7 +299,7 @@ export class SshTimeoutError extends PharosError {
 }
 
 function tail(stdout: string, stderr: string): { message: string }[] {
-  const t = `${stdout}${stderr}`.trim().split('\n').slice(-10).join('\n');
+  const t = lastLines(`${stdout}${stderr}`, 10);
   return t ? [{ message: `last output:\n${t}` }] : [];
 }
 
@@ -424,85 +325,11 @@ export function runScript(conn: SshConnection, script: string, opts: ScriptOptio
   const exports = Object.entries(opts.env ?? {})
     .map(([k, v]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new PharosError(`invalid environment variable name ${JSON.stringify(k)}`);
-      return `export ${k}=${shq(v)}\n`;
+      return `export ${k}=${shellQuoteArg(v)}\n`;
     })
     .join('');
   const body = `${exports}{\n${script.replace(/\n?$/, '\n')}} </dev/null\n`;
-  const command = ['bash', '-s', '--', ...(opts.args ?? [])].map(shq).join(' ');
+  const command = shellQuote(['bash', '-s', '--', ...(opts.args ?? [])]);
   return run(conn, command, { ...opts, input: body });
 }
 
-// ---------------------------------------------------------------- readiness
-
-export interface WaitOptions {
-  host: string;
-  port: number;
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-/** Try once: connect and read a line starting `SSH-`. Resolves the banner. */
-function readBanner(host: string, port: number, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = new Socket();
-    let buf = '';
-    const fail = (why: string): void => {
-      sock.destroy();
-      reject(new Error(why));
-    };
-    const t = setTimeout(() => fail('no banner yet'), ms);
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(t);
-      fail(e.code ?? e.message);
-    });
-    sock.once('close', () => {
-      clearTimeout(t);
-      fail('connection closed before the banner');
-    });
-    sock.on('data', (c: Buffer) => {
-      buf += c.toString('latin1');
-      for (const line of buf.split('\n')) {
-        if (line.startsWith('SSH-')) {
-          clearTimeout(t);
-          sock.removeAllListeners('close');
-          sock.destroy();
-          resolve(line.trim());
-          return;
-        }
-      }
-      if (buf.length > 8192) fail('no SSH banner in the first 8 KiB');
-    });
-    sock.connect(port, host);
-  });
-}
-
-/**
- * Wait until an SSH server answers on host:port with its banner. A port that
- * merely accepts connections is not enough: QEMU's user-mode forward accepts
- * and then closes while the guest is still booting.
- */
-export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string; waitedMs: number }> {
-  const start = Date.now();
-  const deadline = start + opts.timeoutMs;
-  let delay = 100;
-  let last = 'nothing tried';
-  for (;;) {
-    if (opts.signal?.aborted) throw new PharosError(`interrupted waiting for SSH on ${opts.host}:${opts.port}`, { exitCode: 130 });
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    try {
-      const banner = await readBanner(opts.host, opts.port, Math.min(left, 5000));
-      return { banner, waitedMs: Date.now() - start };
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    const pause = Math.min(delay, deadline - Date.now());
-    if (pause <= 0) break;
-    await new Promise<void>((r) => setTimeout(r, pause));
-    delay = Math.min(delay * 2, 2000);
-  }
-  throw new PharosError(
-    `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for the SSH banner on ${opts.host}:${opts.port} (last attempt: ${last})`,
-    { hint: 'is the VM running? `virsh console` or its serial log shows how far it booted' },
-  );
-}

@@ -14,6 +14,7 @@ import type { GraphDefinition } from '../graph/target.js';
 import { resolve } from 'node:path';
 import type { Engine } from '../run/engine.js';
 import type { BuildSummary } from '../run/events.js';
+import { inIgnoredDir } from '../util/ignored.js';
 
 export type WatchEvent =
   | { type: 'watching'; paths: number }
@@ -38,15 +39,13 @@ export interface WatchOptions {
   onEvent?: (e: WatchEvent) => void;
 }
 
-const IGNORED = /(^|[/\\])(\.pharos|node_modules|\.git)([/\\]|$)/;
-
 /** Watches until `signal` aborts; resolves after the watcher is closed. */
 export async function watch(o: WatchOptions): Promise<void> {
   const { watch: chokidarWatch } = await import('chokidar');
   const emit = (e: WatchEvent): void => o.onEvent?.(e);
   const reloadSet = new Set(o.reloadPaths.map((p) => resolve(p)));
   let engine = await o.load(false);
-  const watcher = chokidarWatch([], { ignoreInitial: true, ignored: (p: string) => IGNORED.test(p), awaitWriteFinish: false });
+  const watcher = chokidarWatch([], { ignoreInitial: true, ignored: (p: string) => inIgnoredDir(p), awaitWriteFinish: false });
   let watched = new Set<string>();
   const syncPaths = async (): Promise<void> => {
     let paths: string[];
@@ -55,7 +54,7 @@ export async function watch(o: WatchOptions): Promise<void> {
     } catch {
       paths = [];
     }
-    const want = new Set([...paths, ...reloadSet].filter((p) => !IGNORED.test(p)));
+    const want = new Set([...paths, ...reloadSet].filter((p) => !inIgnoredDir(p)));
     const add = [...want].filter((p) => !watched.has(p));
     const drop = [...watched].filter((p) => !want.has(p));
     if (add.length) watcher.add(add);

@@ -40,6 +40,7 @@ import {
 import { probeDomains } from '../../libvirt/probe.js';
 import { KERNEL_CMDLINE } from '../../images/base.js';
 import { projectPaths, type GlobalOptions } from '../project.js';
+import { formatDuration } from '../../util/duration.js';
 
 interface ClusterOpts {
   cluster?: string;
@@ -226,7 +227,7 @@ export function register(program: Command): void {
       const rep = await startCluster(plan, resolveImages(plan, imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
       out(g, rep, () =>
         [
-          `cluster ${rep.cluster}: ${rep.vms.length} VM(s) in ${(rep.ms / 1000).toFixed(1)} s`,
+          `cluster ${rep.cluster}: ${rep.vms.length} VM(s) in ${formatDuration(rep.ms)}`,
           ...rep.vms.map((v) => `  ${v.name.padEnd(28)} ${v.domain.padEnd(10)} ssh ${v.sshHost}:${v.sshPort}${v.restarted ? '  (restarted)' : ''}${v.restartNeeded ? '  (restart needed)' : ''}`),
         ].join('\n'),
       );
@@ -241,7 +242,7 @@ export function register(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const c = await clusterName(g, o.cluster);
       const rep = await stopCluster(c.name, envOf(g, c.name, c.uri), { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun });
-      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action}${g.dryRun ? '' : ` (${(v.ms / 1000).toFixed(1)} s)`}`).join('\n'));
+      out(g, rep, () => rep.vms.map((v) => `${v.name}: ${v.action}${g.dryRun ? '' : ` (${formatDuration(v.ms)})`}`).join('\n'));
     });
 
   cluster
@@ -307,7 +308,7 @@ export function register(program: Command): void {
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
-      out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
+      out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${formatDuration(r.sshReadyMs)}` : ''}`);
     });
   vm.command('stop')
     .description('graceful shutdown of one VM, forced after --timeout seconds')
@@ -316,7 +317,7 @@ export function register(program: Command): void {
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const r = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, dryRun: g.dryRun, owner: ownerOf(g) });
-      out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${(r.ms / 1000).toFixed(1)} s)`}`);
+      out(g, r, () => `${r.vm}: ${r.action}${g.dryRun ? '' : ` (${formatDuration(r.ms)})`}`);
     });
   vm.command('restart')
     .description('stop (graceful, then forced after --timeout seconds) and start again; a VM whose definition changed boots the new one')
@@ -332,7 +333,7 @@ export function register(program: Command): void {
       }
       const s = await stopVm(defaultStateRoot(), name, { timeoutMs: Number(o.timeout ?? 90) * 1000, owner: ownerOf(g) });
       const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
-      out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${(r.sshReadyMs / 1000).toFixed(1)} s` : ''}`);
+      out(g, { stop: s, start: r }, () => `${r.vm}: ${s.action}, then started${r.sshReadyMs !== undefined ? `; SSH ready after ${formatDuration(r.sshReadyMs)}` : ''}`);
     });
   vm.command('status')
     .description("one VM's state, addresses, disk, console log, and whether it needs a restart")

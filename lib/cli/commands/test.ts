@@ -23,10 +23,8 @@ import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy, suite
 import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
 import { readFile } from 'node:fs/promises';
 import { styledOutput } from '../../util/terminal.js';
+import { formatDuration } from '../../util/duration.js';
 
-function fmtMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
 
 /** Builds targets through the engine with the usual reporter and Ctrl-C handling. */
 async function buildTargets(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<boolean> {
@@ -102,7 +100,7 @@ export function register(program: Command): void {
         if (g.json) {
           process.stdout.write(JSON.stringify({ step: r.step, ok: r.ok, passed: r.passed, failed: r.failed, durationMs: r.durationMs }) + '\n');
         } else {
-          process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.step.padEnd(56)} ${String(r.passed).padStart(4)} passed ${fmtMs(r.durationMs).padStart(9)}\n`);
+          process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.step.padEnd(56)} ${String(r.passed).padStart(4)} passed ${formatDuration(r.durationMs).padStart(9)}\n`);
         }
       },
     });
@@ -111,7 +109,7 @@ export function register(program: Command): void {
     for (const f of failures) {
       process.stdout.write(`\n--- ${f.step} (failed) ---\n${f.output.split('\n').slice(-80).join('\n')}\n`);
     }
-    if (!g.json) process.stdout.write(`\n${results.length} steps in ${fmtMs(Date.now() - t0)}\n`);
+    if (!g.json) process.stdout.write(`\n${results.length} steps in ${formatDuration(Date.now() - t0)}\n`);
     process.stdout.write(`${passed} passed, ${failed} failed\n`);
     process.exitCode = failed > 0 || results.length === 0 || ac.signal.aborted ? 1 : 0;
   };
@@ -152,7 +150,7 @@ export function register(program: Command): void {
           process.stderr.write('idempotency: running the runtime playbook a second time\n');
           const again = await secondDeploy(inv, () => {});
           const changed = Object.entries(again.hosts).filter(([, n]) => n > 0);
-          process.stdout.write(`idempotency: second deploy in ${fmtMs(again.durationMs)}: ok=${again.ok} changed=${again.changed}${changed.length ? ` (${changed.map(([h, n]) => `${h}: ${n}`).join(', ')})` : ''}\n`);
+          process.stdout.write(`idempotency: second deploy in ${formatDuration(again.durationMs)}: ok=${again.ok} changed=${again.changed}${changed.length ? ` (${changed.map(([h, n]) => `${h}: ${n}`).join(', ')})` : ''}\n`);
           results.push({
             suite: 'deploy-idempotency',
             cluster: plan.name,
@@ -186,12 +184,12 @@ export function register(program: Command): void {
           ok = suitesPassed(again);
         }
         printResults(results, g.json);
-        for (const d of drill) process.stdout.write(`drill  ${d.step.padEnd(44)} ${fmtMs(d.ms)}\n`);
+        for (const d of drill) process.stdout.write(`drill  ${d.step.padEnd(44)} ${formatDuration(d.ms)}\n`);
         const junit = path.join(paths.stateDir, 'reports', 'junit.xml');
         await mkdir(path.dirname(junit), { recursive: true });
         await writeJunit(results, junit);
         ok = ok && results.length > 0 && suitesPassed(results);
-        summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${fmtMs(Date.now() - t0)}\n${countLine(results)}\n`;
+        summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${formatDuration(Date.now() - t0)}\n${countLine(results)}\n`;
       } finally {
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
@@ -225,7 +223,7 @@ export function register(program: Command): void {
       const system = await loadSystem(paths.configPath, paths.root);
       for (const c of system.clusters) {
         const r = await stopCluster(c.name, clusterEnv(c, { owner: paths.root }));
-        for (const v of r.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.action} (${fmtMs(v.ms)})\n`);
+        for (const v of r.vms) process.stdout.write(`${v.name.padEnd(32)} ${v.action} (${formatDuration(v.ms)})\n`);
       }
     });
 

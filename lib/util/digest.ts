@@ -1,4 +1,4 @@
-/** Streaming file digests (images are GiB-sized: never read them whole). */
+/** Streaming file digests, hex (images are GiB-sized: never read them whole; input files share the one helper). */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
