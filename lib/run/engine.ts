@@ -9,19 +9,22 @@
  * targets waiting on it, so long chains start early. `-j` bounds everything
  * running at once; a pool bounds its own members on top of that.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, shellQuote, type ExecOptions } from '../tools/exec.js';
 import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
-import { toolName, type GraphDefinition, type ProbeContext, type RunContext, type ToolSpec } from '../graph/target.js';
+import { toolName, type GraphDefinition, type ProbeContext, type RunContext } from '../graph/target.js';
 import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, stampOnly, statStamp } from '../cache/hash.js';
 import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
 import { StateStore, type TargetRecord } from '../cache/state.js';
 import { openOrDiscard } from '../cache/recover.js';
 import { RacyCheck } from '../cache/racy.js';
+import { Inputs } from './inputs.js';
+import { toolVersion } from './tool-versions.js';
+import { Statics, type Static } from './definition.js';
 import { io } from '../cache/ioerror.js';
 import { GroupLedger, endLeftovers } from './groups.js';
 import { TargetLog } from './targetlog.js';
@@ -77,94 +80,13 @@ export interface Engine {
 }
 
 export { defaultCacheDir } from '../cache/dir.js';
+export { definitionJson, definitionJsonSlow } from './definition.js';
+export { plainPath } from './inputs.js';
 import { defaultCacheDir } from '../cache/dir.js';
 
 /** `image:hpc/x` -> `image_hpc_x`: log file names safe on any filesystem. */
 export function sanitizeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-const toolMemo = new Map<string, Promise<string>>();
-
-function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (cmd.includes('/')) return statSync(cmd, { throwIfNoEntry: false }) ? resolve(cmd) : undefined;
-  for (const dir of (env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st && st.isFile() && st.mode & 0o111) return p;
-  }
-  return undefined;
-}
-
-/**
- * `stableJson` of a target's static spec, written out directly: with 10,000
- * targets the generic deep sort was a visible part of a no-op build. The text
- * must stay byte-identical to what stableJson gives (keys sorted), or every
- * recorded key changes; tests/unit/engine compares the two.
- */
-export function definitionJson(n: Node): string {
-  const sp = n.target.spec;
-  const j = JSON.stringify;
-  const strs = (a: readonly unknown[]): string => (a.every((x) => typeof x === 'string') ? j(a) : stableJson(a));
-  const depKeys = [...n.deps.keys()].sort();
-  let deps = '{';
-  for (let i = 0; i < depKeys.length; i++) deps += `${i ? ',' : ''}${j(depKeys[i])}:${j(n.deps.get(depKeys[i]!)!.name)}`;
-  deps += '}';
-  const tools = (sp.tools ?? []).map((t) => (typeof t === 'string' ? j(t) : `{"args":${strs(t.args ?? ['--version'])},"name":${j(t.name)}}`));
-  return (
-    `{"after":${j(n.after.map((a) => a.name))},"always":${j(sp.always ?? false)},"deps":${deps},"env":${strs(sp.env ?? [])},` +
-    `"inputs":${strs(sp.inputs ?? [])},"outputFiles":${j(sp.outputFiles?.toString() ?? null)},"pool":${j(sp.pool ?? null)},` +
-    `"probe":${j(sp.probe?.toString() ?? null)},"run":${j(sp.run.toString())},"tools":[${tools.join(',')}]}`
-  );
-}
-
-/** The generic form of `definitionJson` (reference for tests). */
-export function definitionJsonSlow(n: Node): string {
-  const sp = n.target.spec;
-  return stableJson({
-    run: sp.run.toString(),
-    probe: sp.probe?.toString() ?? null,
-    outputFiles: sp.outputFiles?.toString() ?? null,
-    deps: Object.fromEntries([...n.deps].map(([k, d]) => [k, d.name])),
-    after: n.after.map((a) => a.name),
-    inputs: sp.inputs ?? [],
-    env: sp.env ?? [],
-    tools: (sp.tools ?? []).map((t) => (typeof t === 'string' ? t : { name: t.name, args: t.args ?? ['--version'] })),
-    pool: sp.pool ?? null,
-    always: sp.always ?? false,
-  });
-}
-
-/**
- * True for a relative path without glob syntax, `.`/`..` segments, doubled or
- * trailing slashes: `${root}/${p}` is then already the resolved path and `p`
- * its name relative to the root. One pass over the characters (100,000 inputs).
- */
-export function plainPath(p: string): boolean {
-  const n = p.length;
-  if (n === 0) return false;
-  let segStart = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? p.charCodeAt(i) : 47;
-    if (c === 47) {
-      // '/': the segment [segStart, i) must be non-empty and not '.' or '..'.
-      const len = i - segStart;
-      if (len === 0) return false;
-      if (p.charCodeAt(segStart) === 46 && (len === 1 || (len === 2 && p.charCodeAt(segStart + 1) === 46))) return false;
-      segStart = i + 1;
-    } else if (c === 42 || c === 63 || c === 91 || c === 93 || c === 123 || c === 125 || c === 33 || c === 92) return false; // * ? [ ] { } ! \
-  }
-  return true;
-}
-
-/** Per-node values that do not change during a process: definition text (digested on demand) and params. */
-interface Static {
-  /** `definitionJson(n)`: the fingerprint carries it as is (no hash per target on a no-op). */
-  defJson: string;
-  /** Its digest, the key's `definition`; computed when a full key is needed. */
-  definition?: string;
-  params: string;
 }
 
 interface Outcome {
@@ -210,86 +132,9 @@ export function createEngine(opts: EngineOptions): Engine {
   const logPath = (name: string): string => join(logsDir, `${sanitizeName(name)}.log`);
   let store: StateStore | undefined;
   const getStore = (): StateStore => (store ??= new StateStore(stateDir));
-  const statics = new Map<Node, Static>();
-
-  const staticOf = (n: Node): Static => {
-    let s = statics.get(n);
-    if (s) return s;
-    const sp = n.target.spec;
-    s = { defJson: definitionJson(n), params: stableJson(sp.params ?? null) };
-    statics.set(n, s);
-    return s;
-  };
-
-  // ---- inputs ---------------------------------------------------------------
-  const patternCache = new Map<string, string[] | Promise<string[]>>();
-
-  const walk = (dir: string, out: string[]): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.name === '.pharos' || e.name === 'node_modules' || e.name === '.git') continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p, out);
-      else out.push(p);
-    }
-  };
-
-  /** Absolute files a pattern names; literal paths avoid globbing entirely. */
-  const expand = (pattern: string): string[] | Promise<string[]> => {
-    const hit = patternCache.get(pattern);
-    if (hit) return hit;
-    let v: string[] | Promise<string[]>;
-    if (!/[*?[\]{}!]/.test(pattern)) {
-      // No stat here: digestFile stats anyway and reports a directory, which is then walked.
-      // A plain relative path (the common case) joins by concatenation: path.resolve is slow at 100,000 inputs.
-      const plain = !pattern.startsWith('/') && !/(^|\/)\.\.?(\/|$)|\/\/|\/$/.test(pattern);
-      const abs = plain ? `${root}/${pattern}` : resolve(root, pattern);
-      if (plain) relCache.set(abs, pattern);
-      v = [abs];
-    } else {
-      v = import('globby').then(async ({ globby }) =>
-        (
-          await globby(pattern, { cwd: root, dot: true, absolute: true, onlyFiles: true, ignore: ['**/.pharos/**', '**/node_modules/**', '**/.git/**'] })
-        ).sort(),
-      );
-      v.then((r) => patternCache.set(pattern, r), () => patternCache.delete(pattern));
-    }
-    patternCache.set(pattern, v);
-    return v;
-  };
-
-  const relCache = new Map<string, string>();
-  const relName = (abs: string): string => {
-    const r = relative(root, abs);
-    return r.startsWith('..') || isAbsolute(r) ? abs : r.split('\\').join('/');
-  };
-
-  // ---- tools ----------------------------------------------------------------
-  const toolVersion = (t: ToolSpec, who: string): Promise<string> => {
-    const name = toolName(t);
-    const args = typeof t === 'string' ? ['--version'] : (t.args ?? ['--version']);
-    const path = findOnPath(name, env);
-    if (!path) {
-      return Promise.reject(new PharosError(`${name}: command not found (a tool of ${who})`, { hint: `install ${name} or put it on PATH`, exitCode: 127 }));
-    }
-    const memoKey = `${path}\0${args.join('\0')}`;
-    let p = toolMemo.get(memoKey);
-    if (p) return p;
-    const st = getStore();
-    const stamp = statSync(path, { bigint: true });
-    const stampStr = `${stamp.size}:${stamp.mtimeNs}:${stamp.ino}`;
-    const known = st.tools.get(memoKey);
-    if (known && known[0] === stampStr) p = Promise.resolve(known[1]);
-    else
-      p = exec(path, args, { okCodes: [0, 1, 2] }).then((r) => {
-        const line = (r.stdout.trim() || r.stderr.trim()).split('\n')[0]?.trim() ?? '';
-        st.tools.set(memoKey, [stampStr, line]);
-        st.markDirty();
-        return line;
-      });
-    toolMemo.set(memoKey, p);
-    p.catch(() => toolMemo.delete(memoKey));
-    return p;
-  };
+  const statics = new Statics();
+  const staticOf = (n: Node): Static => statics.of(n);
+  const inputs = new Inputs(root);
 
   // ---- keys and checks -----------------------------------------------------
   /**
@@ -302,60 +147,11 @@ export function createEngine(opts: EngineOptions): Engine {
   const gather = async (n: Node, depDigests: Record<string, string>): Promise<Gathered> => {
     const sp = n.target.spec;
     const s = staticOf(n);
-    const abs: string[] = [];
-    const rel: string[] = [];
     const rc = new RacyCheck();
     let text = `${s.defJson}\n${s.params}\n`;
     for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
-    // `!pattern` entries exclude what they match from the other patterns'
-    // files (globby semantics across the whole list, not per pattern).
-    const negated = (sp.inputs ?? []).filter((p) => p.startsWith('!'));
-    let excluded: Set<string> | undefined;
-    if (negated.length) {
-      excluded = new Set<string>();
-      for (const neg of negated) {
-        let hits = expand(neg.slice(1));
-        if (!Array.isArray(hits)) hits = await hits;
-        for (const h of hits) excluded.add(h);
-      }
-    }
-    for (const pat of sp.inputs ?? []) {
-      if (pat.startsWith('!')) continue;
-      if (plainPath(pat)) {
-        // The common case (a plain relative file path): no maps, no globbing, no path.resolve.
-        const a = `${root}/${pat}`;
-        if (excluded?.has(a)) continue;
-        const st = rc.see(stampOnly(a));
-        if (st !== DIRECTORY) {
-          abs.push(a);
-          rel.push(pat);
-          text += `${pat}\0${st ?? MISSING}\n`;
-          continue;
-        }
-      }
-      let found = expand(pat);
-      if (!Array.isArray(found)) found = await found;
-      for (const f of found) {
-        if (excluded?.has(f)) continue;
-        const st = rc.see(stampOnly(f));
-        if (st === DIRECTORY) {
-          const under: string[] = [];
-          walk(f, under);
-          for (const u of under.sort()) {
-            const r = relName(u);
-            abs.push(u);
-            rel.push(r);
-            text += `${r}\0${rc.see(stampOnly(u)) ?? MISSING}\n`;
-          }
-          continue;
-        }
-        let r = relCache.get(f);
-        if (r === undefined) relCache.set(f, (r = relName(f)));
-        abs.push(f);
-        rel.push(r);
-        text += `${r}\0${st ?? MISSING}\n`;
-      }
-    }
+    const files = await inputs.collect(sp.inputs ?? [], rc);
+    text += files.text;
     const envv: Record<string, string | null> = {};
     for (const e of sp.env ?? []) {
       const v = env[e] ?? null;
@@ -364,11 +160,11 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     const tools: Record<string, string> = {};
     for (const t of sp.tools ?? []) {
-      const v = await toolVersion(t, n.name);
+      const v = await toolVersion(t, n.name, env, getStore);
       tools[toolName(t)] = v;
       text += `!${toolName(t)}\0${v}\n`;
     }
-    return { abs, rel, text, envv, tools, racy: rc };
+    return { abs: files.abs, rel: files.rel, text, envv, tools, racy: rc };
   };
 
   /** The full key: input contents from the stamp table, hashing what changed. */
@@ -493,7 +289,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       // Re-read state under the lock (another run may have written it) and forget globs (new files).
       store = undefined;
-      patternCache.clear();
+      inputs.forgetGlobs();
       st = getStore();
     } catch (e) {
       ledger?.close();
@@ -874,18 +670,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const inputPaths = async (selectors: readonly string[]): Promise<string[]> => {
     const out = new Set<string>();
     for (const n of closure(select(graph, selectors))) {
-      for (const pat of n.target.spec.inputs ?? []) {
-        if (pat.startsWith('!')) continue;
-        if (!/[*?[\]{}!]/.test(pat)) {
-          out.add(resolve(root, pat));
-          continue;
-        }
-        // Watch the static prefix of a glob (new files appear there), plus what it matches now.
-        const base = pat.split('/').filter((_, i, a) => !/[*?[\]{}!]/.test(a.slice(0, i + 1).join('/')));
-        out.add(resolve(root, base.join('/') || '.'));
-        const files = await expand(pat);
-        for (const f of files) out.add(f);
-      }
+      await inputs.watchPaths(n.target.spec.inputs ?? [], out);
     }
     return [...out].sort();
   };
