@@ -11,49 +11,24 @@
  */
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PharosError, formatError, isPharosError } from '../errors.js';
 import { exec, shellQuote, type ExecOptions } from '../tools/exec.js';
-import { buildGraph, closure, select, type Graph, type Node } from '../graph/graph.js';
-import { toolName, type GraphDefinition, type ProbeContext, type RunContext } from '../graph/target.js';
-import { DIRECTORY, MISSING, digestFile, digestStat, digestString, hashStats, stampOnly, statStamp } from '../cache/hash.js';
-import { explainKeyChange, keyToJson, stableJson, type CacheKey } from '../cache/key.js';
+import { closure, select, type Graph, type Node } from '../graph/graph.js';
+import type { ProbeContext, RunContext } from '../graph/target.js';
+import { MISSING, digestStat, digestString, hashStats, statStamp } from '../cache/hash.js';
+import { stableJson } from '../cache/key.js';
 import { acquireLock } from '../cache/lock.js';
-import { StateStore, type TargetRecord } from '../cache/state.js';
+import type { StateStore } from '../cache/state.js';
 import { openOrDiscard } from '../cache/recover.js';
 import { RacyCheck } from '../cache/racy.js';
-import { Inputs } from './inputs.js';
-import { toolVersion } from './tool-versions.js';
-import { Statics, type Static } from './definition.js';
+import { EngineContext, type EngineOptions } from './context.js';
+import { check as checkTarget, makeProbeCtx as makeProbeContext, type Check } from './check.js';
+import { fingerprint, type DepDigests, type Keyed } from './keys.js';
 import { io } from '../cache/ioerror.js';
 import { GroupLedger, endLeftovers } from './groups.js';
 import { TargetLog } from './targetlog.js';
-import type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus } from './events.js';
-
-export interface EngineOptions {
-  /** Project root: inputs are relative to it. */
-  root: string;
-  definition: GraphDefinition;
-  /** Default `<root>/.pharos`. */
-  stateDir?: string;
-  /** Default `$PHAROS_CACHE` or `~/.cache/pharos`. */
-  cacheDir?: string;
-  /** Max targets running at once (default: number of CPUs). */
-  jobs?: number;
-  /** Keep starting independent targets after a failure. */
-  keepGoing?: boolean;
-  /** Report what would run and why; run nothing, record nothing. */
-  dryRun?: boolean;
-  reporter?: Reporter | Reporter[];
-  /** Abort = Ctrl-C: running targets see it, nothing more starts, nothing is recorded after it. */
-  signal?: AbortSignal;
-  /** Environment used for `env` keys (default process.env). */
-  env?: NodeJS.ProcessEnv;
-  /** Take `.pharos/lock` for builds (default true). */
-  lock?: boolean;
-  /** Milliseconds between SIGTERM and SIGKILL for `ctx.exec` children on abort (default 3000). */
-  killGraceMs?: number;
-}
+import type { BuildSummary, TargetResult, TargetStatus } from './events.js';
 
 export type TargetState =
   | { name: string; state: 'fresh'; builtAt: string; durationMs: number }
@@ -82,12 +57,7 @@ export interface Engine {
 export { defaultCacheDir } from '../cache/dir.js';
 export { definitionJson, definitionJsonSlow } from './definition.js';
 export { plainPath } from './inputs.js';
-import { defaultCacheDir } from '../cache/dir.js';
-
-/** `image:hpc/x` -> `image_hpc_x`: log file names safe on any filesystem. */
-export function sanitizeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
-}
+export { sanitizeName, type EngineOptions } from './context.js';
 
 interface Outcome {
   status: TargetStatus;
@@ -96,168 +66,12 @@ interface Outcome {
   reason?: string;
 }
 
-/** A key with its stable JSON and digest, computed once per check. */
-interface Keyed {
-  key: CacheKey;
-  json: string;
-  hash: string;
-}
-
-type Check = { fresh: true; rec: TargetRecord } | { fresh: false; key: Keyed; reason: string; fast: string; racy: RacyCheck };
-
-/** The stat-only half of a check: input files and the text of the stamp fingerprint. */
-interface Gathered {
-  /** Input files: absolute path and name relative to the root (parallel arrays: no object per file). */
-  abs: string[];
-  rel: string[];
-  /** Everything the key is made of except input contents, which are (path, stamp) here. */
-  text: string;
-  envv: Record<string, string | null>;
-  tools: Record<string, string>;
-  /** Whether some stamp was racy (then the fingerprint is not recorded: the next check hashes). */
-  racy: RacyCheck;
-}
-
 export function createEngine(opts: EngineOptions): Engine {
-  const root = resolve(opts.root);
-  const stateDir = opts.stateDir ?? join(root, '.pharos');
-  const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.env);
-  const env = opts.env ?? process.env;
-  const graph = buildGraph(opts.definition);
-  const reporters = opts.reporter === undefined ? [] : Array.isArray(opts.reporter) ? opts.reporter : [opts.reporter];
-  const emit = (e: BuildEvent): void => {
-    for (const r of reporters) r.event(e);
-  };
-  const logsDir = join(stateDir, 'logs');
-  const logPath = (name: string): string => join(logsDir, `${sanitizeName(name)}.log`);
-  let store: StateStore | undefined;
-  const getStore = (): StateStore => (store ??= new StateStore(stateDir));
-  const statics = new Statics();
-  const staticOf = (n: Node): Static => statics.of(n);
-  const inputs = new Inputs(root);
-
-  // ---- keys and checks -----------------------------------------------------
-  /**
-   * Expands inputs and stats every file, and builds the stamp fingerprint
-   * text: definition, params, dependency output digests, env, tools, and each
-   * input as (path, stamp). Equal fingerprint = equal key (a file whose stamp
-   * did not change keeps its recorded digest: the stat fast path), decided
-   * without the stamp table or any hashing of keys.
-   */
-  const gather = async (n: Node, depDigests: Record<string, string>): Promise<Gathered> => {
-    const sp = n.target.spec;
-    const s = staticOf(n);
-    const rc = new RacyCheck();
-    let text = `${s.defJson}\n${s.params}\n`;
-    for (const d in depDigests) text += `${d}\0${depDigests[d]}\n`;
-    const files = await inputs.collect(sp.inputs ?? [], rc);
-    text += files.text;
-    const envv: Record<string, string | null> = {};
-    for (const e of sp.env ?? []) {
-      const v = env[e] ?? null;
-      envv[e] = v;
-      text += `$${e}\0${v === null ? '\u0001' : v}\n`;
-    }
-    const tools: Record<string, string> = {};
-    for (const t of sp.tools ?? []) {
-      const v = await toolVersion(t, n.name, env, getStore);
-      tools[toolName(t)] = v;
-      text += `!${toolName(t)}\0${v}\n`;
-    }
-    return { abs: files.abs, rel: files.rel, text, envv, tools, racy: rc };
-  };
-
-  /** The full key: input contents from the stamp table, hashing what changed. */
-  const computeKey = async (n: Node, depDigests: Record<string, string>, g: Gathered): Promise<CacheKey> => {
-    const s = staticOf(n);
-    const db = getStore().stamps;
-    const inputs: Record<string, string> = {};
-    // Stat again: the digest must describe the file as read now (a newer stamp than the
-    // fingerprint's only sends the next check down this path again).
-    for (let i = 0; i < g.abs.length; i++) {
-      let d = digestStat(db, g.abs[i]!, statStamp(g.abs[i]!));
-      if (typeof d !== 'string') d = await d;
-      inputs[g.rel[i]!] = d;
-    }
-    s.definition ??= digestString(s.defJson);
-    return { name: n.name, definition: s.definition, params: s.params, inputs, deps: depDigests, env: g.envv, tools: g.tools };
-  };
-
-  /** (path, stamp) of output files, the output half of the fingerprint. */
-  const outputStamps = (paths: Iterable<string>, rc: RacyCheck): string => {
-    let t = '';
-    for (const p of paths) t += `${p}\0${rc.see(stampOnly(p)) ?? MISSING}\n`;
-    return t;
-  };
-
-  const fingerprint = (inputsText: string, outputsText: string): string => digestString(`${inputsText}\u0002\n${outputsText}`);
-
-  const check = async (n: Node, depDigests: Record<string, string>, probeCtx: ProbeContext): Promise<Check> => {
-    const g = await gather(n, depDigests);
-    const sp = n.target.spec;
-    const store = getStore();
-    const rec = store.records.get(n.name);
-    const outText = rec ? outputStamps(Object.keys(rec.outputFiles), g.racy) : '';
-    const fast = fingerprint(g.text, outText);
-    const slow = async (): Promise<Check> => {
-      const k = await computeKey(n, depDigests, g);
-      const json = keyToJson(k);
-      const key: Keyed = { key: k, json, hash: digestString(json) };
-      const stale = (reason: string): Check => ({ fresh: false, key, reason, fast: g.text, racy: g.racy });
-      if (!rec) return stale('never built');
-      if (rec.keyHash !== key.hash) {
-        const old = store.keyOf(n.name);
-        return stale((old && explainKeyChange(old, k)) ?? 'key changed (the recorded key is unavailable)');
-      }
-      if (sp.always) return stale('always runs');
-      const db = store.stamps;
-      for (const [p, d] of Object.entries(rec.outputFiles)) {
-        let now = digestFile(db, p);
-        if (typeof now !== 'string') now = await now;
-        if (now === MISSING) return stale(`output ${p} is missing`);
-        if (now === DIRECTORY) return stale(`output ${p} is a directory`);
-        if (now !== d) return stale(`output ${p} changed since it was built`);
-      }
-      // Same key and outputs, new stamps (a touch, a copy): remember them so the next check is stat-only
-      // (unless a stamp is racy: then the next check hashes again).
-      const trusted = g.racy.racy ? undefined : fast;
-      if (rec.fast !== trusted) {
-        rec.fast = trusted;
-        store.markDirty();
-      }
-      return { fresh: true, rec };
-    };
-    const c = rec && rec.fast === fast ? (sp.always ? await slow() : ({ fresh: true, rec } as Check)) : await slow();
-    if (!c.fresh) return c;
-    if (sp.probe) {
-      const r = await sp.probe(c.rec.output, probeCtx);
-      if (r !== true) return { fresh: false, key: await keyedFor(n, depDigests, g), reason: `probe: ${r}`, fast: g.text, racy: g.racy };
-    }
-    return c;
-  };
-
-  /** The key of a target whose stamp fingerprint matched (needed only when it runs anyway, e.g. a probe said stale). */
-  const keyedFor = async (n: Node, depDigests: Record<string, string>, g: Gathered): Promise<Keyed> => {
-    const k = await computeKey(n, depDigests, g);
-    const json = keyToJson(k);
-    return { key: k, json, hash: digestString(json) };
-  };
-
-  const makeProbeCtx = (signal: AbortSignal): ProbeContext => {
-    const memo = new Map<string, Promise<unknown>>();
-    return {
-      root,
-      signal,
-      once<T>(k: string, fn: () => Promise<T>): Promise<T> {
-        let p = memo.get(k) as Promise<T> | undefined;
-        if (!p) {
-          p = fn();
-          memo.set(k, p);
-        }
-        return p;
-      },
-    };
-  };
+  const c = new EngineContext(opts);
+  const { root, stateDir, cacheDir, graph, emit, logPath, inputs } = c;
+  const getStore = c.store;
+  const check = (n: Node, deps: DepDigests, probeCtx: ProbeContext): Promise<Check> => checkTarget(c, n, deps, probeCtx);
+  const makeProbeCtx = (signal: AbortSignal): ProbeContext => makeProbeContext(root, signal);
 
   const depDigestsOf = (n: Node, outcome: (d: Node) => Outcome | undefined): Record<string, string> | string => {
     const out: Record<string, string> = {};
@@ -288,7 +102,7 @@ export function createEngine(opts: EngineOptions): Engine {
         ledger = new GroupLedger(stateDir);
       }
       // Re-read state under the lock (another run may have written it) and forget globs (new files).
-      store = undefined;
+      c.resetStore();
       inputs.forgetGlobs();
       st = getStore();
     } catch (e) {
@@ -650,7 +464,8 @@ export function createEngine(opts: EngineOptions): Engine {
       // `clean` is the way out of a damaged state: it discards it (every target rebuilds) and says so.
       const opened = openOrDiscard(stateDir);
       notes.push(...opened.notes);
-      const st = (store = opened.store);
+      const st = opened.store;
+      c.resetStore(st);
       const names = selectors && selectors.length ? select(graph, selectors).map((n) => n.name) : [...new Set([...st.records.keys(), ...graph.nodes.map((n) => n.name)])];
       const removed: string[] = [];
       for (const name of names) {
