@@ -10,10 +10,9 @@ import { readdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { DIRECTORY, MISSING, stampOnly } from '../cache/hash.js';
 import type { RacyCheck } from '../cache/racy.js';
+import { IGNORED_GLOBS, isIgnoredDir } from '../util/ignored.js';
 
-/** Directory names that hold no inputs. */
-export const IGNORED_DIRS: readonly string[] = ['.pharos', 'node_modules', '.git'];
-const GLOB_IGNORE = IGNORED_DIRS.map((d) => `**/${d}/**`);
+const GLOB_IGNORE = [...IGNORED_GLOBS];
 const GLOB_SYNTAX = /[*?[\]{}!]/;
 
 /** Whether an input pattern is a glob (otherwise it is a literal path). */
@@ -43,10 +42,10 @@ export function plainPath(p: string): boolean {
   return true;
 }
 
-/** Every file under `dir` (depth first, in directory order), skipping IGNORED_DIRS. */
+/** Every file under `dir` (depth first, in directory order), skipping the ignored directories (lib/util/ignored.ts). */
 export function walk(dir: string, out: string[]): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (IGNORED_DIRS.includes(e.name)) continue;
+    if (isIgnoredDir(e.name)) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) walk(p, out);
     else out.push(p);

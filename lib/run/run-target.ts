@@ -7,7 +7,8 @@
  * out when an input or output stamp was racy.
  */
 import { PharosError } from '../errors.js';
-import { exec, shellQuote, type ExecOptions } from '../tools/exec.js';
+import { exec, type ExecOptions } from '../tools/exec.js';
+import { shellQuote } from '../util/shell.js';
 import type { Node } from '../graph/graph.js';
 import type { RunContext } from '../graph/target.js';
 import { MISSING, digestStat, digestString, statStamp } from '../cache/hash.js';

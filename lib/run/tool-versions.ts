@@ -6,25 +6,13 @@
  * asked once, shared by every engine of the process.
  */
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { PharosError } from '../errors.js';
+import { findOnPath } from '../util/which.js';
 import { exec } from '../tools/exec.js';
 import { toolName, type ToolSpec } from '../graph/target.js';
 import type { StateStore } from '../cache/state.js';
 
 const memo = new Map<string, Promise<string>>();
-
-/** The file `cmd` runs as: itself if it has a slash, else the first executable match on `env.PATH`. */
-export function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (cmd.includes('/')) return statSync(cmd, { throwIfNoEntry: false }) ? resolve(cmd) : undefined;
-  for (const dir of (env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st && st.isFile() && st.mode & 0o111) return p;
-  }
-  return undefined;
-}
 
 /** The version line of tool `t` of target `who`; a tool not on PATH is a PharosError (exit 127). */
 export function toolVersion(t: ToolSpec, who: string, env: NodeJS.ProcessEnv, store: () => StateStore): Promise<string> {
