@@ -64,3 +64,35 @@ export function formatError(e: PharosError): string {
   if (e.hint) lines.push(`hint: ${e.hint}`);
   return lines.join('\n');
 }
+
+/** One problem as `--json` prints it: every key present (null when unknown), so consumers need no guards. */
+export interface ProblemJson {
+  file: string | null;
+  line: number | null;
+  column: number | null;
+  field: string | null;
+  message: string;
+  expected: string | null;
+  hint: string | null;
+}
+
+/** The error edge under `--json`: one object on stderr instead of the text of `formatError`. */
+export interface ErrorJson {
+  error: string;
+  problems: ProblemJson[];
+  hint: string | null;
+  exitCode: number;
+}
+
+export function errorJson(message: string, o: { problems?: readonly ErrorDetail[]; hint?: string; exitCode: number }): ErrorJson {
+  const problems = (o.problems ?? []).map((d) => ({
+    file: d.file ?? null,
+    line: d.line ?? null,
+    column: d.column ?? null,
+    field: d.field ?? null,
+    message: d.message,
+    expected: d.expected ?? null,
+    hint: d.hint ?? null,
+  }));
+  return { error: message, problems, hint: o.hint ?? null, exitCode: o.exitCode };
+}

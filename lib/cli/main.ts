@@ -2,10 +2,12 @@
  * The `pharos` program: global options, every registrar from
  * `commands/index.ts`, and the error edge: a PharosError prints as one clear
  * message (exit code from the error); anything else is a bug and says so.
+ * Under `--json` every error, usage errors too, is one JSON object on stderr
+ * (`errorJson` in lib/errors.ts): {error, problems, hint, exitCode}.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { formatError, isPharosError } from '../errors.js';
+import { errorJson, formatError, isPharosError } from '../errors.js';
 import type { Registrar } from './commands/index.js';
 
 /** The engine's own commands: for them only the engine registrar is loaded (start-up matters for no-op builds). */
@@ -18,6 +20,23 @@ const ENGINE_COMMANDS = new Set(['build', 'list', 'why', 'graph', 'clean', 'watc
  * Only for them: elsewhere global options may follow the command.
  */
 const PASS_THROUGH = new Set(['ssh']);
+
+/**
+ * `--json` given to pharos itself: before `--`, and for a pass-through
+ * command only before its command word (after it, the words are the remote
+ * command's).
+ */
+function jsonRequested(argv: string[]): boolean {
+  const word = commandWord(argv);
+  const end = argv.indexOf('--');
+  let words = end < 0 ? argv : argv.slice(0, end);
+  if (word && PASS_THROUGH.has(word)) words = words.slice(0, words.indexOf(word));
+  return words.includes('--json');
+}
+
+function writeJson(doc: unknown): void {
+  process.stderr.write(`${JSON.stringify(doc)}\n`);
+}
 
 /** The first non-option word of argv (skipping values of global options that take one). */
 function commandWord(argv: string[]): string | undefined {
@@ -58,7 +77,7 @@ function packageVersion(): string {
  * any registrar runs: commander copies them into each subcommand when it is
  * created, not later.
  */
-export function buildProgram(registrars: Registrar[]): Command {
+export function buildProgram(registrars: Registrar[], o: { json?: boolean } = {}): Command {
   const program = new Command('pharos')
     .description('Build and run a Slurm/GPU cluster of VMs on one workstation, as a typed build graph')
     .version(packageVersion(), '-V, --version', 'print the version of pharos and exit')
@@ -69,16 +88,19 @@ export function buildProgram(registrars: Registrar[]): Command {
     .option('-n, --dry-run', 'print what would run and why; run nothing')
     .option('--json', 'machine-readable output (NDJSON events for builds)')
     .option('-v, --verbose', 'show target output and phases; stack traces for internal errors')
-    .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .exitOverride();
+  // Under --json, main() prints the usage error as JSON; commander prints nothing.
+  if (o.json) program.configureOutput({ outputError: () => {} });
+  else program.showHelpAfterError('(run with --help for usage)');
   for (const register of registrars) register(program);
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram(await loadRegistrars(argv));
+  const json = jsonRequested(argv);
+  const program = buildProgram(await loadRegistrars(argv), { json });
   const word = commandWord(argv);
   if (word && PASS_THROUGH.has(word)) {
     program.enablePositionalOptions();
@@ -90,14 +112,22 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help/version exit 0; usage errors were already printed by commander.
-      return e.exitCode === 0 ? 0 : 2;
+      // Help/version exit 0; usage errors were already printed by commander (not under --json).
+      if (e.exitCode === 0) return 0;
+      if (json) writeJson(errorJson(e.message.replace(/^error: /, ''), { hint: 'run with --help for usage', exitCode: 2 }));
+      return 2;
     }
     if (isPharosError(e)) {
-      process.stderr.write(`${formatError(e)}\n`);
+      if (json) writeJson(errorJson(e.message, { problems: e.problems, hint: e.hint, exitCode: e.exitCode }));
+      else process.stderr.write(`${formatError(e)}\n`);
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));
+    if (json) {
+      const hint = 'this is a bug in pharos; please report it';
+      writeJson({ ...errorJson(err.message, { hint, exitCode: 70 }), ...(verbose && err.stack ? { stack: err.stack } : {}) });
+      return 70;
+    }
     process.stderr.write(`error: ${err.message}\nthis is a bug in pharos; please report it${verbose ? '' : ' (run with -v for the stack trace)'}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return 70;

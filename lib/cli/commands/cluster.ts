@@ -14,6 +14,7 @@
  * cluster state alone, so `stop`, `status`, `destroy` and `vm …` need no config
  * (`ssh` and `ssh-config` are in ssh.ts).
  */
+import { examples } from '../help.js';
 import { createInterface } from 'node:readline/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -198,7 +199,18 @@ async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: Cluste
 }
 
 export function register(program: Command): void {
-  const cluster = program.command('cluster').description('start, stop, inspect and destroy a cluster of VMs');
+  const cluster = program
+    .command('cluster')
+    .description('start, stop, inspect and destroy a cluster of VMs')
+    .addHelpText(
+      'after',
+      examples([
+        ['pharos cluster start', 'create and start the HPC cluster (building its images first if needed)'],
+        ['pharos cluster status --json', 'each VM\'s state; exit 0 running or not created, 3 stopped, 4 partial'],
+        ['pharos cluster stop', 'shut the VMs down (forced off after --timeout seconds)'],
+        ['pharos cluster destroy -y', 'remove what pharos made for the cluster, without asking'],
+      ]),
+    );
 
   cluster
     .command('start')

@@ -5,6 +5,7 @@
  * form with one warning per rewrite (lib/config/compat.ts); `--strict` rejects
  * it instead, and `migrate` writes the rewritten file.
  */
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { PharosError, formatDetail } from '../../errors.js';
 import { printConfigWarnings } from '../config-warnings.js';
@@ -28,6 +29,14 @@ export function register(program: Command): void {
     .description('check a cluster config: schema, variables, cross-field rules (every problem at once)')
     .argument('[config]', 'cluster YAML (default: -c, $PHAROS_CONFIG, config/local.yaml)')
     .option('--strict', 'reject ai-how forms instead of rewriting them (for configs already migrated)')
+    .addHelpText(
+      'after',
+      examples([
+        ['pharos validate', 'check config/local.yaml (or -c FILE, or $PHAROS_CONFIG)'],
+        ['pharos validate config/example-multi-gpu-clusters.yaml', 'check another config; every problem at once, as file:line:column'],
+        ['pharos validate --json my.yaml', 'a JSON verdict on stdout: {ok, clusters, vms, warnings, errors}'],
+      ]),
+    )
     .action(async (config: string | undefined, o: { strict?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<ConfigGlobals>();
       const path = await resolveConfigPath(config, g);

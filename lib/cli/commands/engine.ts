@@ -9,6 +9,7 @@ import type { Engine } from '../../run/engine.js';
 import type { Reporter } from '../../run/events.js';
 import type { Interrupt } from '../../run/signals.js';
 import { loadProject, projectPaths, type GlobalOptions, type Project } from '../project.js';
+import { examples } from '../help.js';
 
 export async function makeEngine(opts: GlobalOptions, project: Project, extra: { signal?: AbortSignal; reporter?: Reporter } = {}): Promise<Engine> {
   const { createEngine } = await import('../../run/engine.js');
@@ -54,6 +55,15 @@ export function register(program: Command): void {
         'Exit status: 0 ok, 1 a target failed (or the build state is damaged: see pharos clean), 2 a bad config,\n' +
         '74 .pharos cannot be written (full disk, read-only), 75 another run holds the lock,\n' +
         '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        ['pharos build', 'build the whole cluster (the `cluster` alias): images, VMs, deploy, suites'],
+        ['pharos build -n vms', 'show what building the VMs would run, and why; run nothing'],
+        ["pharos build 'image:*' -j 2", 'build every machine image, at most two targets at once'],
+        ['pharos build -k --json cluster > build.ndjson', 'keep going after a failure; one JSON event per line'],
+      ]),
     )
     .action(async (targets: string[], o: { strict?: boolean }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
@@ -168,6 +178,13 @@ export function register(program: Command): void {
     .command('watch')
     .description('build TARGETs (and the suites a deploy role names), then rebuild on every change to their inputs (Ctrl-C to stop)')
     .argument('<targets...>', 'targets to keep built')
+    .addHelpText(
+      'after',
+      examples([
+        ['pharos watch deploy:slurm-controller', 'redeploy the controller role (and rerun its suites) on every edit of its inputs'],
+        ["pharos watch 'image:*'", 'rebuild machine images as their packer/ansible files change'],
+      ]),
+    )
     .action(async (targets: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       let project = await loadProject(opts);

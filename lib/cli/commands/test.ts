@@ -9,6 +9,7 @@
  *   run-tests      every suite now (no cache)       run-test NAME one suite now
  *   list-tests     suites and their checks
  */
+import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -79,7 +80,18 @@ async function suiteReports(stateDir: string, names: string[]): Promise<SuiteRes
 }
 
 export function register(program: Command): void {
-  const test = program.command('test').description('run Pharos tests: quick checks, or the real cluster end to end');
+  const test = program
+    .command('test')
+    .description('run Pharos tests: quick checks, or the real cluster end to end')
+    .addHelpText(
+      'after',
+      examples([
+        ['pharos test quick', 'every fast check (what `npm test` runs)'],
+        ['pharos test quick --filter unit', 'only the steps whose name contains "unit"'],
+        ['pharos test e2e --no-cleanup', 'build, deploy and test a real cluster; leave it running afterwards'],
+        ['pharos test run-tests', 'run every suite against the running cluster'],
+      ]),
+    );
   const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
 
   const runTier = async (tier: Tier, o: { filter?: string }, cmd: Command): Promise<void> => {
