@@ -177,3 +177,15 @@ export function memoryReporter(): Reporter & { events: BuildEvent[] } {
   const events: BuildEvent[] = [];
   return { events, event: (e) => void events.push(e) };
 }
+
+/** Every event to each reporter in turn (the screen and a `--trace` file); `close()` closes them all. */
+export function teeReporter(...reporters: Reporter[]): Reporter {
+  return {
+    event(e) {
+      for (const r of reporters) r.event(e);
+    },
+    close() {
+      for (const r of reporters) r.close?.();
+    },
+  };
+}

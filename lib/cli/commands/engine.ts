@@ -3,6 +3,7 @@
  * (engine, reporters, chokidar) are imported inside the actions, so `--help`
  * and other commands start fast.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { Engine } from '../../run/engine.js';
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .description('build targets (names, aliases or globs like "image:*", "vm:pharos-compute-0[12]") and what they need; only what changed runs')
     .argument('[targets...]', 'targets to build (default: the `cluster` alias)')
     .option('--strict', 'reject an ai-how config instead of rewriting it (see pharos migrate)')
+    .option('--trace <file>', 'write a Chrome/Perfetto trace of the build to FILE: a slice per target, a track per pool place (ui.perfetto.dev)')
     .addHelpText(
       'after',
       '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\n' +
@@ -65,15 +67,23 @@ export function register(program: Command): void {
         ['pharos build -k --json cluster > build.ndjson', 'keep going after a failure; one JSON event per line'],
       ]),
     )
-    .action(async (targets: string[], o: { strict?: boolean }, cmd: Command) => {
+    .action(async (targets: string[], o: { strict?: boolean; trace?: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       const paths = projectPaths(opts);
       const { configPreflight } = await import('../config-warnings.js');
       await configPreflight(paths.configPath, paths.root, { strict: o.strict, json: opts.json });
       const project = await loadProject(opts);
+      let reporter = await reporterFor(opts);
+      if (o.trace) {
+        // The trace is one more consumer of the build's events; the build is the same with or without it.
+        const { openTrace, traceReporter } = await import('../../run/trace.js');
+        const { teeReporter } = await import('../../run/reporters.js');
+        openTrace(resolve(o.trace));
+        const pool = new Map(project.definition.targets.map((t) => [t.name, t.spec.pool]));
+        reporter = teeReporter(reporter, traceReporter(resolve(o.trace), (n) => pool.get(n)));
+      }
       const ac = new AbortController();
       const off = await onInterrupt(ac);
-      const reporter = await reporterFor(opts);
       try {
         const engine = await makeEngine(opts, project, { signal: ac.signal, reporter });
         const s = await engine.build(defaultTargets(project, targets));
