@@ -143,29 +143,28 @@ export function register(program: Command): void {
 
   program
     .command('graph')
-    .description('print the dependency graph (of TARGETs and what they need, or all)')
+    .description('print the dependency graph (of TARGETs and what they need, or all): transitively reduced, aliases shown, each target coloured by its state')
     .argument('[targets...]', 'limit to these targets and their dependencies')
     .option('--format <fmt>', 'dot | mermaid | json', 'dot')
-    .action(async (targets: string[], o: { format: string }, cmd: Command) => {
+    .option('--full', 'every edge, also those implied by others (default: transitively reduced)')
+    .addHelpText(
+      'after',
+      '\nA target is labelled fresh, dirty or never built (as pharos list) and filled green, yellow or grey;\n' +
+        'dashed edges are order-only (after), dotted ones lead from an alias to its members.',
+    )
+    .action(async (targets: string[], o: { format: string; full?: boolean }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
-      const project = await loadProject(opts);
-      const { buildGraph, closure, select } = await import('../../graph/graph.js');
-      const g = buildGraph(project.definition);
-      const nodes = targets.length ? closure(select(g, targets)) : g.nodes;
       const fmt = opts.json ? 'json' : o.format;
-      const edges = nodes.flatMap((n) => [
-        ...[...n.deps.values()].map((d) => ({ from: n.name, to: d.name, order: false })),
-        ...n.after.map((d) => ({ from: n.name, to: d.name, order: true })),
-      ]);
-      let out: string;
-      if (fmt === 'json') {
-        out = JSON.stringify({ targets: nodes.map((n) => ({ name: n.name, description: n.target.description, pool: n.target.spec.pool, deps: [...n.deps.values()].map((d) => d.name), after: n.after.map((a) => a.name) })), edges }, null, 2);
-      } else if (fmt === 'mermaid') {
-        const id = new Map(nodes.map((n, i) => [n.name, `t${i}`]));
-        out = ['graph LR', ...nodes.map((n) => `  ${id.get(n.name)}["${n.name}"]`), ...edges.map((e) => `  ${id.get(e.from)} ${e.order ? '-.->' : '-->'} ${id.get(e.to)}`)].join('\n');
-      } else if (fmt === 'dot') {
-        out = ['digraph pharos {', '  rankdir=LR;', '  node [shape=box];', ...nodes.map((n) => `  ${JSON.stringify(n.name)};`), ...edges.map((e) => `  ${JSON.stringify(e.from)} -> ${JSON.stringify(e.to)}${e.order ? ' [style=dashed]' : ''};`), '}'].join('\n');
-      } else throw new PharosError(`unknown graph format "${fmt}"`, { hint: 'use --format dot, mermaid or json' });
+      if (!['dot', 'mermaid', 'json'].includes(fmt)) throw new PharosError(`unknown graph format "${fmt}"`, { hint: 'use --format dot, mermaid or json', exitCode: 2 });
+      const project = await loadProject(opts);
+      const engine = await makeEngine(opts, project);
+      const { closure, select } = await import('../../graph/graph.js');
+      const { graphView, toDot, toMermaid } = await import('../../graph/render.js');
+      const g = engine.graph;
+      const nodes = targets.length ? closure(select(g, targets)) : g.nodes;
+      const states = new Map((await engine.states(nodes.map((n) => n.name))).map((s) => [s.name, s.state]));
+      const view = graphView(g, nodes, { full: o.full, states });
+      const out = fmt === 'json' ? JSON.stringify(view, null, 2) : fmt === 'mermaid' ? toMermaid(view) : toDot(view);
       process.stdout.write(`${out}\n`);
     });
 
