@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { SystemPlan } from '../../model.js';
+import type { DoctorReport } from '../../host/doctor.js';
 import { resolveConfigPath, type ConfigGlobals } from './config.js';
 
 interface HostFlags {
@@ -41,6 +42,19 @@ async function tryPlan(arg: string | undefined, g: ConfigGlobals): Promise<{ pla
   }
 }
 
+/** What `pharos doctor --json` prints (also `pharos export logs`'s doctor.json). */
+export async function doctorReport(config: string | undefined, g: ConfigGlobals & { root?: string }, o: HostFlags = {}): Promise<DoctorReport> {
+  const { plan, error } = await tryPlan(config, g);
+  const { runDoctor } = await import('../../host/doctor.js');
+  const cache = await kvmCacheFile(g);
+  const report = await runDoctor(plan, { ...rootsOf(o), ...(cache ? { kvmCacheFile: cache } : {}) });
+  if (error) {
+    report.ok = false;
+    report.checks.unshift({ id: 'config', title: 'config', status: 'fail', detail: error.message, remediation: 'run `pharos validate` for the list of problems' });
+  }
+  return report;
+}
+
 export function register(program: Command): void {
   program
     .command('doctor')
@@ -50,14 +64,8 @@ export function register(program: Command): void {
     .option('--proc-root <dir>', 'read procfs from DIR instead of /proc')
     .action(async (config: string | undefined, o: HostFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals<ConfigGlobals & { root?: string }>();
-      const { plan, error } = await tryPlan(config, g);
-      const { runDoctor, formatDoctor } = await import('../../host/doctor.js');
-      const cache = await kvmCacheFile(g);
-      const report = await runDoctor(plan, { ...rootsOf(o), ...(cache ? { kvmCacheFile: cache } : {}) });
-      if (error) {
-        report.ok = false;
-        report.checks.unshift({ id: 'config', title: 'config', status: 'fail', detail: error.message, remediation: 'run `pharos validate` for the list of problems' });
-      }
+      const { formatDoctor } = await import('../../host/doctor.js');
+      const report = await doctorReport(config, g, o);
       process.stdout.write(g.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
       if (!report.ok) process.exitCode = 1;
     });

@@ -14,6 +14,7 @@ import { register as logs } from './logs.js';
 import { register as cache } from './cache.js';
 import { register as ssh } from './ssh.js';
 import { register as completion } from './completion.js';
+import { register as exportCmd } from './export.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -28,5 +29,6 @@ export const registrars: Registrar[] = [
   cache,
   ssh,
   completion,
+  exportCmd,
   // engine, config, doctor, cluster, inventory, test — appended by each area
 ];

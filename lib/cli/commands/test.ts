@@ -3,7 +3,8 @@
  * verbs of the old test frameworks, driven by the cluster graph:
  *
  *   e2e            from nothing to a running cluster, deploy, every suite, the
- *                  failure drill, a table + JUnit, teardown (unless --no-cleanup)
+ *                  failure drill, a table + JUnit, on a failure `export logs`
+ *                  (path printed), teardown (unless --no-cleanup)
  *   start-cluster  build the VMs (`vms` alias)      stop-cluster  stop them
  *   deploy         build the `cluster` alias        status        VM states
  *   run-tests      every suite now (no cache)       run-test NAME one suite now
@@ -77,6 +78,21 @@ async function suiteReports(stateDir: string, names: string[]): Promise<SuiteRes
     }
   }
   return out;
+}
+
+/** `pharos export logs` after a failed e2e run; the line names where (or why not). */
+async function exportOnFailure(g: GlobalOptions): Promise<string> {
+  let line: string;
+  try {
+    const { exportLogsFor } = await import('./export.js');
+    const r = await exportLogsFor(g, { log: (l) => process.stderr.write(`${l}\n`) });
+    line = `logs: ${r.path}\n`;
+  } catch (e) {
+    line = `logs: not exported: ${e instanceof Error ? e.message : String(e)}\n`;
+  }
+  // Said now too: after an exception the summary is never printed.
+  process.stderr.write(line);
+  return line;
 }
 
 export function register(program: Command): void {
@@ -203,6 +219,8 @@ export function register(program: Command): void {
         ok = ok && results.length > 0 && suitesPassed(results);
         summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${formatDuration(Date.now() - t0)}\n${countLine(results)}\n`;
       } finally {
+        // Before the teardown, while the nodes still answer: what CI needs to see why.
+        if (!ok) summary = (await exportOnFailure(g)) + summary;
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
           for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c, { owner: paths.root }), { plan: c });
