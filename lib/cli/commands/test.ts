@@ -80,12 +80,12 @@ async function suiteReports(stateDir: string, names: string[]): Promise<SuiteRes
   return out;
 }
 
-/** `pharos export logs` after a failed e2e run; the line names where (or why not). */
-async function exportOnFailure(g: GlobalOptions): Promise<string> {
+/** `pharos export logs` of the run's clusters after a failed e2e run; the line names where (or why not). */
+async function exportOnFailure(g: GlobalOptions, clusters: string[]): Promise<string> {
   let line: string;
   try {
     const { exportLogsFor } = await import('./export.js');
-    const r = await exportLogsFor(g, { log: (l) => process.stderr.write(`${l}\n`) });
+    const r = await exportLogsFor(g, { clusters, log: (l) => process.stderr.write(`${l}\n`) });
     line = `logs: ${r.path}\n`;
   } catch (e) {
     line = `logs: not exported: ${e instanceof Error ? e.message : String(e)}\n`;
@@ -220,7 +220,7 @@ export function register(program: Command): void {
         summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${formatDuration(Date.now() - t0)}\n${countLine(results)}\n`;
       } finally {
         // Before the teardown, while the nodes still answer: what CI needs to see why.
-        if (!ok) summary = (await exportOnFailure(g)) + summary;
+        if (!ok) summary = (await exportOnFailure(g, system.clusters.map((c) => c.name))) + summary;
         if (o.cleanup) {
           process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
           for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c, { owner: paths.root }), { plan: c });

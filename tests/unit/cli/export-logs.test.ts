@@ -35,11 +35,11 @@ export default () => ({
 writeFileSync(
   join(root, 'cfg.yaml'),
   `version: "1.0"
-metadata: { name: x, description: export }
+metadata: { name: fake, description: export }
 clusters:
   hpc:
-    name: x
-    network: { subnet: "10.7.0.0/24", bridge: br-x }
+    name: fake
+    network: { subnet: "10.7.0.0/24", bridge: br-fake }
     hardware: { acceleration: { mode: tcg } }
     controller: { cpu_cores: 1, memory_gb: 1, disk_gb: 4, ip_address: "10.7.0.10" }
     compute_nodes:
@@ -156,13 +156,17 @@ test('into a .tar.gz, --json names each entry', async () => {
   for (const f of ['ci-logs/MANIFEST', 'ci-logs/doctor.json', 'ci-logs/build/logs/a.log']) assert.ok(list.includes(f), `${f} in ${list.join(' ')}`);
 });
 
-test('a failed `pharos test e2e` exports the logs and prints where, before its count line', async () => {
+test('a failed `pharos test e2e` exports the logs of its clusters and prints where, before its count line', async () => {
+  // Another cluster with state (another checkout's): not this run's, not exported.
+  mkdirSync(join(stateRoot, 'clusters', 'other'), { recursive: true });
+  writeFileSync(join(stateRoot, 'clusters', 'other', 'state.json'), JSON.stringify({ version: 1, cluster: 'other', uri: 'qemu:///session', vms: {} }));
   const r = await run(['test', 'e2e', '--no-cleanup']);
   assert.is(r.code, 1, r.err);
   const m = /\nlogs: (\S+)\n/.exec(r.out);
   assert.ok(m, `the path is printed:\n${r.out}`);
   assert.match(readFileSync(join(m[1]!, 'build', 'logs', 'e2e.log'), 'utf8'), 'deliberately broken');
   assert.is(manifest(m[1]!).get('clusters/fake/nodes/fake-controller/node-info.txt')?.status, 'ok');
+  assert.not.ok(existsSync(join(m[1]!, 'clusters', 'other')), 'only the clusters of the e2e config');
   assert.match(r.out.trimEnd().split('\n').at(-1)!, /^0 passed, 0 failed/, 'the count line stays last');
 });
 
