@@ -50,7 +50,7 @@ export function register(program: Command): void {
   exp
     .command('logs')
     .description("build logs, VM console logs, doctor --json and each running node's journal and slurmctld/slurmd logs, into DEST")
-    .argument('[dest]', 'a directory, or a file ending in .tar.gz (default: .pharos/export/logs-<time>)')
+    .argument('[dest]', 'a directory, or a file ending in .tar.gz or .tgz (default: .pharos/export/logs-<time>)')
     .option('--cluster <name>', 'only this cluster (repeatable; default: every cluster with state)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
     .option('-l, --user <user>', 'remote user for the node logs', 'root')
     .addHelpText(

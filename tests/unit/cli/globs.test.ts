@@ -18,11 +18,18 @@ export default () => ({
 `,
 );
 
+/** Under --json an error is one JSON object on stderr; as text (message, problems, hint) for the assertions below. */
+function errorText(stderr: string): string {
+  if (!stderr.trim()) return stderr;
+  const e = JSON.parse(stderr) as { error: string; problems: { message: string }[]; hint: string | null };
+  return [`error: ${e.error}`, ...e.problems.map((p) => `  ${p.message}`), ...(e.hint ? [`hint: ${e.hint}`] : [])].join('\n');
+}
+
 async function list(selector: string): Promise<{ code: number | null; names: string[]; err: string }> {
   const c = cli(root, ['list', '--json', selector]);
   const r = await c.exit;
   const names = r.code === 0 ? (JSON.parse(c.stdout()) as { name: string }[]).map((s) => s.name) : [];
-  return { code: r.code, names, err: c.stderr() };
+  return { code: r.code, names, err: r.code === 0 ? c.stderr() : errorText(c.stderr()) };
 }
 
 test('a bracket set selects exactly its members', async () => {
