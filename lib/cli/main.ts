@@ -90,8 +90,9 @@ export function buildProgram(registrars: Registrar[], o: { json?: boolean } = {}
     .option('-v, --verbose', 'show target output and phases; stack traces for internal errors')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .exitOverride();
-  // Under --json, main() prints the usage error as JSON; commander prints nothing.
-  if (o.json) program.configureOutput({ outputError: () => {} });
+  // Under --json, main() prints the usage error as JSON; commander prints nothing on stderr
+  // (neither the error nor the help it shows for a missing subcommand). --help still prints to stdout.
+  if (o.json) program.configureOutput({ outputError: () => {}, writeErr: () => {} });
   else program.showHelpAfterError('(run with --help for usage)');
   for (const register of registrars) register(program);
   return program;
@@ -114,7 +115,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (e instanceof CommanderError) {
       // Help/version exit 0; usage errors were already printed by commander (not under --json).
       if (e.exitCode === 0) return 0;
-      if (json) writeJson(errorJson(e.message.replace(/^error: /, ''), { hint: 'run with --help for usage', exitCode: 2 }));
+      if (json) {
+        const what = e.code === 'commander.help' ? 'a subcommand is needed' : e.message.replace(/^error: /, '');
+        writeJson(errorJson(what, { hint: 'run with --help for usage', exitCode: 2 }));
+      }
       return 2;
     }
     if (isPharosError(e)) {
