@@ -24,7 +24,8 @@ export interface GlobalOptions {
 export interface ProjectPaths {
   root: string;
   buildFile: string;
-  /** Absolute config path: `-c`, else $PHAROS_CONFIG, else `config/local.yaml`. */
+  /** Absolute config path: `-c`, else $PHAROS_CONFIG (both relative to the working directory, as every
+   *  command reads them: see `explicitConfig`), else the project's `config/local.yaml`. */
   configPath: string;
   stateDir: string;
 }
@@ -33,10 +34,21 @@ export interface Project extends ProjectPaths {
   definition: GraphDefinition;
 }
 
+/**
+ * The config the user named, if any: `-c FILE`, else `$PHAROS_CONFIG`, made
+ * absolute against the working directory. The one rule for every command
+ * (build, list, validate, cluster, doctor…), so one relative path never means
+ * two files.
+ */
+export function explicitConfig(config: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = config || env.PHAROS_CONFIG;
+  return named ? resolve(process.cwd(), named) : undefined;
+}
+
 export function projectPaths(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): ProjectPaths {
   const root = findRootSync(opts.root);
-  const cfg = opts.config ?? env.PHAROS_CONFIG ?? 'config/local.yaml';
-  return { root, buildFile: join(root, BUILD_FILE), configPath: resolve(opts.config ? process.cwd() : root, cfg), stateDir: join(root, '.pharos') };
+  const configPath = explicitConfig(opts.config, env) ?? join(root, 'config', 'local.yaml');
+  return { root, buildFile: join(root, BUILD_FILE), configPath, stateDir: join(root, '.pharos') };
 }
 
 let loads = 0;

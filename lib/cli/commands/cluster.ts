@@ -40,7 +40,7 @@ import {
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
 import { KERNEL_CMDLINE } from '../../images/base.js';
-import { projectPaths, type GlobalOptions } from '../project.js';
+import { explicitConfig, projectPaths, type GlobalOptions } from '../project.js';
 import { formatDuration } from '../../util/duration.js';
 
 interface ClusterOpts {
@@ -58,8 +58,7 @@ async function planFor(g: GlobalOptions, want: string | undefined): Promise<Clus
   const { loadConfig, planSystem } = await import('../../config/index.js');
   const { pickCluster } = await import('./inventory.js');
   // An explicit config needs no checkout (pharos.build.ts) around it.
-  const explicit = g.config ?? process.env.PHAROS_CONFIG;
-  const configPath = explicit ? resolve(process.cwd(), explicit) : projectPaths(g).configPath;
+  const configPath = explicitConfig(g.config) ?? projectPaths(g).configPath;
   const { noteCompat } = await import('../config-warnings.js');
   const plan = planSystem(noteCompat(await loadConfig(configPath)));
   return pickCluster(plan, want);

@@ -9,6 +9,7 @@ import { examples } from '../help.js';
 import type { Command } from 'commander';
 import { PharosError, formatDetail } from '../../errors.js';
 import { printConfigWarnings } from '../config-warnings.js';
+import { explicitConfig } from '../project.js';
 
 export interface ConfigGlobals {
   config?: string;
@@ -17,8 +18,8 @@ export interface ConfigGlobals {
 
 export async function resolveConfigPath(arg: string | undefined, globals: ConfigGlobals): Promise<string> {
   if (arg) return arg;
-  if (globals.config) return globals.config;
-  if (process.env['PHAROS_CONFIG']) return process.env['PHAROS_CONFIG'];
+  const named = explicitConfig(globals.config);
+  if (named) return named;
   const { DEFAULT_CONFIG } = await import('../../config/load.js');
   return DEFAULT_CONFIG;
 }
