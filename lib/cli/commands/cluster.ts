@@ -173,25 +173,17 @@ function statusSummary(st: ClusterStatus): { state: 'running' | 'stopped' | 'par
  */
 async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: ClusterOpts): Promise<void> {
   const { loadProject } = await import('../project.js');
-  const { makeEngine, onInterrupt, reporterFor } = await import('./engine.js');
+  const { buildTargets } = await import('./engine.js');
   const project = await loadProject(g);
   if (o.wait === false && !g.json) process.stderr.write('note: --no-wait does not apply when the engine builds the VMs (a VM target is done when SSH answers)\n');
   const targets = o.cluster ? plan.nodes.map((n) => `vm:${n.name}`) : ['vms'];
-  const ac = new AbortController();
-  const off = await onInterrupt(ac);
   // --json: stdout carries only the status document; the build's NDJSON events go to stderr.
-  const reporter = g.json ? (await import('../../run/reporters.js')).jsonReporter({ out: process.stderr }) : await reporterFor(g);
-  try {
-    const engine = await makeEngine(g, project, { signal: ac.signal, reporter });
-    const s = await engine.build(targets);
-    if (!s.ok) {
-      // The reporter has said which target failed and why.
-      process.exitCode = s.interrupted ? 130 : 1;
-      return;
-    }
-  } finally {
-    reporter.close?.();
-    off();
+  const reporter = g.json ? (await import('../../run/reporters.js')).jsonReporter({ out: process.stderr }) : undefined;
+  const r = await buildTargets(g, project, targets, { reporter });
+  if (r.exitCode !== 0) {
+    // The reporter has said which target failed and why (or which signal stopped the build).
+    process.exitCode = r.exitCode;
+    return;
   }
   const st = await clusterStatus(plan.name, envOf(g, plan.name, plan.libvirtUri));
   out(g, st, () => statusTable(st));

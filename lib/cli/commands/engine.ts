@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { Engine } from '../../run/engine.js';
-import type { Reporter } from '../../run/events.js';
+import type { BuildSummary, Reporter } from '../../run/events.js';
 import type { Interrupt } from '../../run/signals.js';
 import { loadProject, projectPaths, type GlobalOptions, type Project } from '../project.js';
 import { examples } from '../help.js';
@@ -36,6 +36,31 @@ export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
 /** SIGINT, SIGTERM and SIGHUP stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/143. */
 export async function onInterrupt(ac: AbortController): Promise<Interrupt> {
   return (await import('../../run/signals.js')).onInterrupt(ac);
+}
+
+/**
+ * The one way a command builds targets: the engine with a reporter (default:
+ * the usual one for these options), SIGINT/SIGTERM/SIGHUP stopping it, the
+ * reporter closed and the handlers removed however it ends. `exitCode` is 0,
+ * 1 (a target failed) or 129/130/143 (which signal stopped it).
+ */
+export async function buildTargets(
+  opts: GlobalOptions,
+  project: Project,
+  targets: string[],
+  o: { reporter?: Reporter } = {},
+): Promise<{ summary: BuildSummary; exitCode: number }> {
+  const reporter = o.reporter ?? (await reporterFor(opts));
+  const ac = new AbortController();
+  const off = await onInterrupt(ac);
+  try {
+    const engine = await makeEngine(opts, project, { signal: ac.signal, reporter });
+    const summary = await engine.build(targets);
+    return { summary, exitCode: summary.interrupted ? off.exitCode() : summary.ok ? 0 : 1 };
+  } finally {
+    reporter.close?.();
+    off();
+  }
 }
 
 function defaultTargets(project: Project, given: string[]): string[] {
@@ -82,16 +107,7 @@ export function register(program: Command): void {
         const pool = new Map(project.definition.targets.map((t) => [t.name, t.spec.pool]));
         reporter = teeReporter(reporter, traceReporter(resolve(o.trace), (n) => pool.get(n)));
       }
-      const ac = new AbortController();
-      const off = await onInterrupt(ac);
-      try {
-        const engine = await makeEngine(opts, project, { signal: ac.signal, reporter });
-        const s = await engine.build(defaultTargets(project, targets));
-        process.exitCode = s.interrupted ? off.exitCode() : s.ok ? 0 : 1;
-      } finally {
-        reporter.close?.();
-        off();
-      }
+      process.exitCode = (await buildTargets(opts, project, defaultTargets(project, targets), { reporter })).exitCode;
     });
 
   program

@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { runQuick, type QuickResult, type Tier } from '../../testing/quick.js';
 import { loadProject, projectPaths, type GlobalOptions } from '../project.js';
-import { makeEngine, onInterrupt, reporterFor } from './engine.js';
+import { buildTargets as buildWithEngine } from './engine.js';
 import { PharosError } from '../../errors.js';
 import type { SuiteResult } from '../../suites/run.js';
 import { listSuites } from '../../suites/run.js';
@@ -28,21 +28,12 @@ import { styledOutput } from '../../util/terminal.js';
 import { formatDuration } from '../../util/duration.js';
 
 
-/** Builds targets through the engine with the usual reporter and Ctrl-C handling. */
+/** Builds targets through the engine (commands/engine.ts `buildTargets`); a signal is an error with its exit code. */
 async function buildTargets(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<boolean> {
   const project = await loadProject(opts);
-  const ac = new AbortController();
-  const off = await onInterrupt(ac);
-  const reporter = await reporterFor(opts);
-  try {
-    const engine = await makeEngine({ ...opts, keepGoing: extra.keepGoing ?? opts.keepGoing }, project, { signal: ac.signal, reporter });
-    const s = await engine.build(targets);
-    if (s.interrupted) throw new PharosError('interrupted', { exitCode: off.exitCode() });
-    return s.ok;
-  } finally {
-    reporter.close?.();
-    off();
-  }
+  const r = await buildWithEngine({ ...opts, keepGoing: extra.keepGoing ?? opts.keepGoing }, project, targets);
+  if (r.summary.interrupted) throw new PharosError('interrupted', { exitCode: r.exitCode });
+  return r.summary.ok;
 }
 
 function printResults(results: SuiteResult[], json: boolean | undefined): void {
