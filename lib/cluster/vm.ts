@@ -15,7 +15,6 @@ import { rm } from 'node:fs/promises';
 import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
-import { macFor } from '../libvirt/alloc.js';
 import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { waitForHostKeys } from './identity.js';
@@ -168,7 +167,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       uuid,
       ip: node.ip,
       mac: node.mac,
-      mgmtMac: user ? macFor(node.name, 'mgmt') : undefined,
+      mgmtMac: spec.network.mode === 'user' ? spec.network.mgmtMac : undefined,
       sshHost: ep.host,
       sshPort: ep.port,
       disk: disk.path,
