@@ -35,6 +35,23 @@ export interface PciDevicePlan {
   iommuGroup?: number;
 }
 
+/** "Has a real GPU", decided here only: a passed-through PCI function whose
+ *  type is `gpu` (its audio function and other devices are not GPUs; emulated
+ *  GPUs are `NodePlan.emulatedGpus`, never here). */
+export function isRealGpu(d: Pick<PciDevicePlan, 'deviceType'>): boolean {
+  return d.deviceType === 'gpu';
+}
+
+/** A node's real GPUs (passed through), in config order. */
+export function realGpus<D extends Pick<PciDevicePlan, 'deviceType'>>(n: { pcie: readonly D[] }): D[] {
+  return n.pcie.filter(isRealGpu);
+}
+
+/** Whether any node of the cluster has a real GPU passed through. */
+export function hasRealGpu(c: { nodes: readonly { pcie: readonly Pick<PciDevicePlan, 'deviceType'>[] }[] }): boolean {
+  return c.nodes.some((n) => n.pcie.some(isRealGpu));
+}
+
 export interface VirtiofsMountPlan {
   tag: string;
   hostPath: string;

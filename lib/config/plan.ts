@@ -43,6 +43,7 @@ import type {
   StoragePlan,
   SystemPlan,
 } from '../model.js';
+import { hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
@@ -225,7 +226,7 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
     const acceleration = accelerationSetting(hw);
     const network = networkPlan(c);
     const nodes = c.nodes.map((n, i) => nodePlan(n, network.mode, ci, i, dirname(loaded.path)));
-    const hasGpu = nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
+    const hasGpu = hasRealGpu({ nodes });
     const perf = hw?.performance;
     const plan: ClusterPlan = {
       name: c.name,

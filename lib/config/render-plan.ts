@@ -1,5 +1,5 @@
 /** `pharos plan` output: the same SystemPlan as text tables, markdown, or JSON. */
-import type { ClusterPlan, ImageRef, NodePlan, SystemPlan } from '../model.js';
+import { realGpus, type ClusterPlan, type ImageRef, type NodePlan, type SystemPlan } from '../model.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -17,7 +17,7 @@ export function imageLabel(i: ImageRef): string {
 }
 
 function gpuLabel(n: NodePlan): string {
-  const real = n.pcie.filter((d) => d.deviceType === 'gpu').map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
+  const real = realGpus(n).map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
   const parts = [...real];
   if (n.emulatedGpus) parts.push(`${n.emulatedGpus} emulated`);
   return parts.join(', ') || '-';

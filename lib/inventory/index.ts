@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Document, visit } from 'yaml';
 import { PharosError } from '../errors.js';
-import type { ClusterPlan, NodePlan } from '../model.js';
+import { realGpus, type ClusterPlan, type NodePlan } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export type InventoryValue = string | number | boolean | InventoryValue[] | { [key: string]: InventoryValue };
@@ -83,7 +83,7 @@ export function slurmClusterName(name: string): string {
  *  vendors), then emulated ones as `emulated` on `/dev/pharos-gpuK`. */
 export function gpuDevices(node: NodePlan): GpuDevice[] {
   const out: GpuDevice[] = [];
-  const real = node.pcie.filter((d) => d.deviceType === 'gpu');
+  const real = realGpus(node);
   real.forEach((d, k) => {
     const vendor = VENDOR_NAMES[d.vendorId.toLowerCase()] ?? d.vendorId.toLowerCase();
     const file = vendor === 'nvidia' ? `/dev/nvidia${k}` : `/dev/dri/renderD${128 + k}`;
