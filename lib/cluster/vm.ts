@@ -25,6 +25,7 @@ import { diskNeedsRecreate, ensureDisk } from './disk.js';
 import { checkGpuOwnership, claimGpus } from './gpus.js';
 import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
 import { updateState, type VmRecord } from './state.js';
+import { endpointFor } from './access.js';
 import { claimCluster } from './owners.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -102,9 +103,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
   const undo = o.undo ?? new UndoStack();
   const log = env.log;
   const actions: string[] = [];
-  const user = plan.network.mode === 'user';
-  if (user && o.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
-  const ep = user ? { host: '127.0.0.1', port: o.sshPort ?? 0 } : { host: node.ip, port: 22 };
+  const ep = endpointFor(plan.network.mode, node, o.sshPort);
   await claimCluster(ownerEnv(plan.name, env), 'changing');
   try {
     const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };

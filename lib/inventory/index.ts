@@ -18,6 +18,7 @@ import { Document, visit } from 'yaml';
 import { PharosError } from '../errors.js';
 import { realGpus, type ClusterPlan, type NodePlan } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { endpointFor, type NodeAccess, type SshAccess } from '../cluster/access.js';
 
 export type InventoryValue = string | number | boolean | InventoryValue[] | { [key: string]: InventoryValue };
 export type InventoryVars = Record<string, InventoryValue>;
@@ -40,21 +41,12 @@ export interface Inventory {
   groups: InventoryGroup[];
 }
 
-/** Where SSH reaches one node: `127.0.0.1` + forwarded port in `user` mode, the
- *  node's address and 22 in `nat` mode. */
-export interface NodeAccess {
-  host: string;
-  port: number;
-}
+export type { NodeAccess } from '../cluster/access.js';
 
-export interface InventoryAccess {
-  /** Keyed by `NodePlan.name`. Nodes missing here fall back to their cluster IP
-   *  and port 22 in `nat` mode; in `user` mode a missing node is an error. */
-  nodes: Map<string, NodeAccess>;
-  user: string;
-  keyFile: string;
-  knownHostsFile: string;
-}
+/** Where SSH reaches each node (lib/cluster/access.ts, read from the cluster's
+ *  state). Nodes missing here get their `nat` endpoint (cluster IP, port 22)
+ *  in `nat` mode; in `user` mode a missing node is an error. */
+export type InventoryAccess = SshAccess;
 
 /** One GPU as Slurm sees it. */
 export interface GpuDevice {
@@ -107,7 +99,7 @@ export function gresLines(node: NodePlan): string[] {
 function accessFor(cluster: ClusterPlan, node: NodePlan, access: InventoryAccess): NodeAccess {
   const a = access.nodes.get(node.name);
   if (a) return a;
-  if (cluster.network.mode === 'nat') return { host: node.ip, port: 22 };
+  if (cluster.network.mode === 'nat') return endpointFor('nat', node);
   throw new PharosError(`no SSH address for node ${node.name}`, {
     hint: `in 'user' network mode each VM's SSH port comes from the running VM; start it first (pharos build vm:${node.name})`,
   });
