@@ -35,6 +35,23 @@ export interface PciDevicePlan {
   iommuGroup?: number;
 }
 
+/** "Has a real GPU", decided here only: a passed-through PCI function whose
+ *  type is `gpu` (its audio function and other devices are not GPUs; emulated
+ *  GPUs are `NodePlan.emulatedGpus`, never here). */
+export function isRealGpu(d: Pick<PciDevicePlan, 'deviceType'>): boolean {
+  return d.deviceType === 'gpu';
+}
+
+/** A node's real GPUs (passed through), in config order. */
+export function realGpus<D extends Pick<PciDevicePlan, 'deviceType'>>(n: { pcie: readonly D[] }): D[] {
+  return n.pcie.filter(isRealGpu);
+}
+
+/** Whether any node of the cluster has a real GPU passed through. */
+export function hasRealGpu(c: { nodes: readonly { pcie: readonly Pick<PciDevicePlan, 'deviceType'>[] }[] }): boolean {
+  return c.nodes.some((n) => n.pcie.some(isRealGpu));
+}
+
 export interface VirtiofsMountPlan {
   tag: string;
   hostPath: string;
@@ -81,9 +98,13 @@ export interface NodePlan {
   virtiofs: VirtiofsMountPlan[];
   /** Emulated GPUs (GRES on fake device files) for machines without a real GPU. */
   emulatedGpus: number;
-  /** `user` network mode: the 127.0.0.1 port forwarded to the VM's SSH (22200 + 100 × cluster index + node index). */
+  /** `user` network mode: the 127.0.0.1 port first offered to the VM's SSH
+   *  forward (22200 + 100 × cluster index + node index). A VM that could not
+   *  have it (busy) got another; the port in the cluster's state is the VM's
+   *  real one (lib/cluster/access.ts). */
   sshPort?: number;
-  /** `user` network mode: MAC of the QEMU user-networking management NIC (same derivation as `mac`, from `<name>/mgmt`). */
+  /** `user` network mode: MAC of the QEMU user-networking management NIC
+   *  (52:54:00 + three bytes of sha256(`<name>:mgmt`); the domain uses this one). */
   mgmtMac?: string;
 }
 

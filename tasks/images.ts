@@ -13,7 +13,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exec } from '../lib/tools/exec.js';
 import { target, type Target } from '../lib/graph/index.js';
-import type { SystemPlan } from '../lib/model.js';
+import { hasRealGpu, type SystemPlan } from '../lib/model.js';
 import {
   BASE_IMAGE_INPUTS,
   buildBaseImage,
@@ -131,7 +131,7 @@ export async function imageTargets(system: SystemPlan, host: HostTargets, root: 
       if (n.image.kind === 'built' && (n.image.name === 'hpc-controller' || n.image.name === 'hpc-compute')) roles.add(n.image.name);
     }
   }
-  const withGpu = system.clusters.some((c) => c.nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu')));
+  const withGpu = system.clusters.some(hasRealGpu);
   for (const role of [...roles].sort()) {
     const qcowName = `${role}.qcow2`;
     const inputs = [...(await roleImageInputs(root, role)), 'lib/images/role.ts', '!packer/**/packer_cache/**'];

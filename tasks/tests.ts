@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import { PharosError } from '../lib/errors.js';
-import { listSuites, runSuite, type NodeAccess, type SuiteResult } from '../lib/suites/run.js';
+import { listSuites, runSuite, type SuiteResult } from '../lib/suites/run.js';
+import { accessOf, type NodeAccess } from '../lib/cluster/access.js';
 import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
@@ -48,7 +49,7 @@ export async function testTargets(root: string, stateDir: string, ct: ClusterTar
           const access = new Map<string, NodeAccess>();
           for (const name of ct.vms.keys()) {
             const v = ctx.deps[name] as VmOut;
-            if (v.running) access.set(name, { host: v.sshHost, port: v.sshPort, hostAlias: name });
+            if (v.running) access.set(name, accessOf(v));
           }
           ctx.phase('running checks');
           const result: SuiteResult = await runSuite({

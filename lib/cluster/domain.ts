@@ -9,7 +9,6 @@ import * as virsh from '../tools/virsh.js';
 import { waitForSsh as waitForSshBanner } from '../ssh/banner.js';
 import { domainXml, specHash, type DomainSpec, type DomainNetwork } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
-import { macFor } from '../libvirt/alloc.js';
 import { renderFirstbootConfig } from '../images/firstboot.js';
 import type { ClusterEnv, DomainResult, NodeImage } from './env.js';
 import { pollWithBackoff } from '../util/poll.js';
@@ -25,11 +24,11 @@ export interface SpecInputs {
 /** Everything that shapes a node's domain, from the plan and what this module allocated. */
 export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInputs): DomainSpec {
   const { node } = inp;
-  const mgmtMac = macFor(node.name, 'mgmt');
   let network: DomainNetwork;
   if (plan.network.mode === 'user') {
     if (inp.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
-    network = { mode: 'user', network: plan.network.libvirtName, mac: node.mac, mgmtMac, sshPort: inp.sshPort };
+    if (node.mgmtMac === undefined) throw new PharosError(`no management MAC planned for ${node.name}`, { hint: 'a user-mode node plan comes from planSystem, which sets mgmtMac' });
+    network = { mode: 'user', network: plan.network.libvirtName, mac: node.mac, mgmtMac: node.mgmtMac, sshPort: inp.sshPort };
   } else {
     network = { mode: 'nat', network: plan.network.libvirtName, mac: node.mac };
   }
@@ -40,7 +39,7 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
     sshAuthorizedKeys: [inp.authorizedKey],
     clusterIp: `${node.ip}/${plan.network.prefix}`,
     clusterMac: node.mac,
-    mgmtMac: plan.network.mode === 'user' ? mgmtMac : undefined,
+    mgmtMac: network.mode === 'user' ? network.mgmtMac : undefined,
     // No `hosts=` line: libvirt 9.0 passes fw_cfg strings to QEMU without
     // doubling commas, and that field is comma-separated. /etc/hosts is the
     // inventory's job.

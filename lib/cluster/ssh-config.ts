@@ -1,6 +1,6 @@
 /**
- * How OpenSSH reaches a cluster's VM, decided once: the endpoint from state
- * (127.0.0.1 + forwarded port for user networking, the node IP + 22 for nat),
+ * How OpenSSH reaches a cluster's VM: the endpoint from state (lib/cluster/access.ts:
+ * 127.0.0.1 + forwarded port for user networking, the node IP + 22 for nat),
  * the cluster's key, and its pinned known_hosts with the VM's name as
  * `HostKeyAlias` (`identity.ts` pins every VM under its name as well as its
  * endpoint, so the check holds whatever the endpoint). `pharos ssh` passes
@@ -8,13 +8,15 @@
  * plain `ssh -F`, `scp`, `rsync` and editors' remote plugins.
  */
 import type { ClusterState, VmRecord } from './state.js';
+import { accessOf } from './access.js';
 import type { ClusterPaths } from './paths.js';
 
 /** OpenSSH options (name, value) that reach `vm` of `state` as `user`, trusting only the pinned host key. */
 export function sshOptions(vm: VmRecord, paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>, user: string): [string, string][] {
+  const a = accessOf(vm);
   return [
-    ['HostName', vm.sshHost],
-    ['Port', String(vm.sshPort)],
+    ['HostName', a.host],
+    ['Port', String(a.port)],
     ['User', user],
     ['IdentityFile', paths.privateKey],
     ['IdentitiesOnly', 'yes'],

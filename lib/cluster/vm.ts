@@ -15,7 +15,6 @@ import { rm } from 'node:fs/promises';
 import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
-import { macFor } from '../libvirt/alloc.js';
 import { specHash } from '../libvirt/domain.js';
 import { probeDomains, type DomainProbe } from '../libvirt/probe.js';
 import { waitForHostKeys } from './identity.js';
@@ -26,6 +25,7 @@ import { diskNeedsRecreate, ensureDisk } from './disk.js';
 import { checkGpuOwnership, claimGpus } from './gpus.js';
 import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
 import { updateState, type VmRecord } from './state.js';
+import { endpointFor } from './access.js';
 import { claimCluster } from './owners.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -103,9 +103,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
   const undo = o.undo ?? new UndoStack();
   const log = env.log;
   const actions: string[] = [];
-  const user = plan.network.mode === 'user';
-  if (user && o.sshPort === undefined) throw new PharosError(`no SSH port allocated for ${node.name}`);
-  const ep = user ? { host: '127.0.0.1', port: o.sshPort ?? 0 } : { host: node.ip, port: 22 };
+  const ep = endpointFor(plan.network.mode, node, o.sshPort);
   await claimCluster(ownerEnv(plan.name, env), 'changing');
   try {
     const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };
@@ -168,7 +166,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       uuid,
       ip: node.ip,
       mac: node.mac,
-      mgmtMac: user ? macFor(node.name, 'mgmt') : undefined,
+      mgmtMac: spec.network.mode === 'user' ? spec.network.mgmtMac : undefined,
       sshHost: ep.host,
       sshPort: ep.port,
       disk: disk.path,

@@ -10,6 +10,9 @@
  * - `ip: DHCP` nodes get the first free address from subnet+11 (see nodes.ts).
  * - MAC: sha256 of the VM name, first octet forced locally administered (bit
  *   0x02 set) and unicast (bit 0x01 clear); stable across runs and machines.
+ *   A `user`-mode VM's management NIC (`mgmtMac`): QEMU's 52:54:00 prefix and
+ *   three bytes of sha256(`<name>:mgmt`). The cluster code reads both from the
+ *   plan and never derives a MAC itself.
  * - Images: a `base_image_path` under `build/packer/` naming hpc-controller,
  *   hpc-compute or cloud-base means the image Pharos builds; any other path is a
  *   user image, made absolute against the config file's directory. No path at all: controller → hpc-controller, compute →
@@ -20,7 +23,10 @@
  * - Monitoring: prometheus and node_exporter on, grafana off, dcgm on when a
  *   node has a real GPU passed through.
  * - `user` network mode: SSH of VM i of cluster c forwarded from 127.0.0.1 port
- *   22200 + 100·c + i (c = 0 for hpc, 1 for cloud; i in node order).
+ *   22200 + 100·c + i (c = 0 for hpc, 1 for cloud; i in node order). This is
+ *   the port a VM is first given; when it is busy (another program, another
+ *   cluster's VM) the VM gets another one, and from then on the port recorded
+ *   in the cluster's state is the VM's port (see lib/cluster/access.ts).
  */
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -37,6 +43,7 @@ import type {
   StoragePlan,
   SystemPlan,
 } from '../model.js';
+import { hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
@@ -53,6 +60,14 @@ export function macFor(name: string): string {
   const b = [...h.subarray(0, 6)];
   b[0] = (b[0]! & 0xfc) | 0x02;
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** QEMU-style MAC: the 52:54:00 prefix (locally administered, unicast) and
+ *  three bytes of sha256(`name:purpose`). A `user`-mode VM's management NIC
+ *  has `qemuMacFor(name, 'mgmt')`. */
+export function qemuMacFor(name: string, purpose: 'cluster' | 'mgmt' = 'cluster'): string {
+  const h = createHash('sha256').update(`${name}:${purpose}`).digest();
+  return ['52', '54', '00', ...[...h.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base'] as const;
@@ -159,7 +174,7 @@ function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number
   };
   if (mode === 'user') {
     p.sshPort = SSH_PORT_BASE + 100 * clusterIndex + nodeIndex;
-    p.mgmtMac = macFor(`${n.name}/mgmt`);
+    p.mgmtMac = qemuMacFor(n.name, 'mgmt');
   }
   return p;
 }
@@ -211,7 +226,7 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
     const acceleration = accelerationSetting(hw);
     const network = networkPlan(c);
     const nodes = c.nodes.map((n, i) => nodePlan(n, network.mode, ci, i, dirname(loaded.path)));
-    const hasGpu = nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
+    const hasGpu = hasRealGpu({ nodes });
     const perf = hw?.performance;
     const plan: ClusterPlan = {
       name: c.name,

@@ -1,5 +1,13 @@
-/** `pharos plan` output: the same SystemPlan as text tables, markdown, or JSON. */
-import type { ClusterPlan, ImageRef, NodePlan, SystemPlan } from '../model.js';
+/**
+ * `pharos plan` output: the same SystemPlan as text tables, markdown, or JSON.
+ *
+ * The `ssh` column is where SSH reaches the VM. For a VM that exists, that is
+ * the endpoint recorded in its cluster's state (`reached`, read by the CLI;
+ * lib/cluster/access.ts says why state is authoritative): it differs from the
+ * plan's port when that port was busy as the VM was made. A VM not made yet
+ * shows the planned endpoint. The JSON form is the plan alone.
+ */
+import { realGpus, type ClusterPlan, type ImageRef, type NodePlan, type SystemPlan } from '../model.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -17,13 +25,24 @@ export function imageLabel(i: ImageRef): string {
 }
 
 function gpuLabel(n: NodePlan): string {
-  const real = n.pcie.filter((d) => d.deviceType === 'gpu').map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
+  const real = realGpus(n).map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
   const parts = [...real];
   if (n.emulatedGpus) parts.push(`${n.emulatedGpus} emulated`);
   return parts.join(', ') || '-';
 }
 
-function nodeRows(c: ClusterPlan): string[][] {
+/** Where SSH reaches each existing VM, by VM name (from the clusters' state). */
+export type ReachedEndpoints = ReadonlyMap<string, { host: string; port: number }>;
+
+function sshLabel(n: NodePlan, reached: ReachedEndpoints | undefined): string {
+  const planned = n.sshPort !== undefined ? `127.0.0.1:${n.sshPort}` : `${n.ip}:22`;
+  const r = reached?.get(n.name);
+  if (!r) return planned;
+  const actual = `${r.host}:${r.port}`;
+  return actual === planned ? actual : `${actual} (planned ${planned})`;
+}
+
+function nodeRows(c: ClusterPlan, reached?: ReachedEndpoints): string[][] {
   return c.nodes.map((n) => [
     n.name,
     n.role,
@@ -32,7 +51,7 @@ function nodeRows(c: ClusterPlan): string[][] {
     `${n.diskGb} GB`,
     n.ip,
     n.mac,
-    n.sshPort !== undefined ? `127.0.0.1:${n.sshPort}` : `${n.ip}:22`,
+    sshLabel(n, reached),
     imageLabel(n.image),
     n.autoStart ? 'yes' : 'no',
     gpuLabel(n),
@@ -72,20 +91,20 @@ function images(p: SystemPlan): string[] {
   return out;
 }
 
-export function planText(p: SystemPlan): string {
+export function planText(p: SystemPlan, reached?: ReachedEndpoints): string {
   const out: string[] = [`plan for ${p.configPath} (${p.name})`, '', 'images:', ...images(p).map((l) => `  ${l}`)];
   for (const c of p.clusters) {
     out.push('', `cluster ${c.name}`);
     for (const [k, v] of clusterFacts(c)) out.push(`  ${k.padEnd(15)}${v}`);
-    out.push('', table(NODE_HEADERS, nodeRows(c)).replace(/^/gm, '  '), '', '  creates:', ...creates(c).map((l) => `    ${l}`));
+    out.push('', table(NODE_HEADERS, nodeRows(c, reached)).replace(/^/gm, '  '), '', '  creates:', ...creates(c).map((l) => `    ${l}`));
   }
   return out.join('\n');
 }
 
-export function planMarkdown(p: SystemPlan): string {
+export function planMarkdown(p: SystemPlan, reached?: ReachedEndpoints): string {
   const out: string[] = [`# Plan: ${p.name}`, '', `Config: \`${p.configPath}\``, '', '## Images', '', ...images(p).map((l) => `- ${l}`)];
   for (const c of p.clusters) {
-    out.push('', `## Cluster \`${c.name}\``, '', mdTable(['setting', 'value'], clusterFacts(c)), '', '### VMs', '', mdTable(NODE_HEADERS, nodeRows(c)), '', '### Creates', '', ...creates(c).map((l) => `- ${l}`));
+    out.push('', `## Cluster \`${c.name}\``, '', mdTable(['setting', 'value'], clusterFacts(c)), '', '### VMs', '', mdTable(NODE_HEADERS, nodeRows(c, reached)), '', '### Creates', '', ...creates(c).map((l) => `- ${l}`));
   }
   return out.join('\n');
 }

@@ -1,10 +1,6 @@
 /**
- * Derived identifiers: MAC addresses from VM names and SSH forward ports for
- * `user` networking.
- *
- * MACs use QEMU's 52:54:00 prefix (0x52 has the locally-administered bit set and
- * the multicast bit clear) plus three bytes of sha256(name + purpose), so the same
- * VM name always gets the same address and rebuilding never changes it.
+ * SSH forward ports for `user` networking when a VM cannot have the one its
+ * plan names (MACs are the plan's: lib/config/plan.ts).
  *
  * Ports: the first choice is stable per VM name (base + hash % span); a port is
  * taken only if no cluster's state records it and a real bind on 127.0.0.1
@@ -14,13 +10,6 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { PharosError } from '../errors.js';
-
-export function macFor(name: string, purpose: 'cluster' | 'mgmt' = 'cluster'): string {
-  const h = createHash('sha256').update(`${name}:${purpose}`).digest();
-  return ['52', '54', '00', h[0]!, h[1]!, h[2]!]
-    .map((b) => (typeof b === 'number' ? b.toString(16).padStart(2, '0') : b))
-    .join(':');
-}
 
 export const PORT_BASE = 22200;
 export const PORT_SPAN = 2000;

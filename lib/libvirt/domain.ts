@@ -34,7 +34,7 @@
  *   a probe compares it with the wanted spec to decide "unchanged/redefine".
  */
 import { createHash } from 'node:crypto';
-import type { CpuPlan, MemoryBackingPlan, PciDevicePlan, VirtiofsMountPlan } from '../model.js';
+import { isRealGpu, realGpus, type CpuPlan, type MemoryBackingPlan, type PciDevicePlan, type VirtiofsMountPlan } from '../model.js';
 import { canonicalJson, esc } from './xml.js';
 import { PharosError } from '../errors.js';
 
@@ -144,7 +144,7 @@ export function needsSharedMemory(spec: Pick<DomainSpec, 'virtiofs' | 'pcie' | '
 }
 
 export function hasGpu(spec: Pick<DomainSpec, 'pcie'>): boolean {
-  return spec.pcie.some((d) => d.deviceType === 'gpu');
+  return realGpus(spec).length > 0;
 }
 
 /**
@@ -239,13 +239,13 @@ export function domainXml(spec: DomainSpec, opts: { uuid?: string } = {}): strin
     L.push('    </filesystem>');
   }
   // GPU functions first: the ROM BAR belongs to the primary function.
-  const devs = [...spec.pcie].sort((a, b) => Number(b.deviceType === 'gpu') - Number(a.deviceType === 'gpu'));
+  const devs = [...spec.pcie].sort((a, b) => Number(isRealGpu(b)) - Number(isRealGpu(a)));
   for (const d of devs) {
     L.push(`    <hostdev mode='subsystem' type='pci' managed='yes'>`);
     L.push(`      <source>`);
     L.push(`        ${pciAddr(d.address)}`);
     L.push(`      </source>`);
-    if (d.deviceType === 'gpu') L.push(`      <rom bar='on'/>`);
+    if (isRealGpu(d)) L.push(`      <rom bar='on'/>`);
     L.push('    </hostdev>');
   }
   L.push(`    <serial type='pty'>`);

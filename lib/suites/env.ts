@@ -26,7 +26,7 @@
  *   PHAROS_SUITE, PHAROS_CHECK, PHAROS_RUN_ID
  *   PHAROS_HOST_EPOCH_MS    the runner's clock when the check was launched
  */
-import type { ClusterPlan, NodePlan } from '../model.js';
+import { realGpus, type ClusterPlan, type NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 
 export function isController(n: NodePlan): boolean {
@@ -49,7 +49,7 @@ export function computeNodes(cluster: ClusterPlan): NodePlan[] {
 
 /** GPUs a node offers to Slurm: emulated ones plus passed-through GPU devices. */
 export function gpuCount(n: NodePlan): number {
-  return n.emulatedGpus + n.pcie.filter((d) => d.deviceType === 'gpu').length;
+  return n.emulatedGpus + realGpus(n).length;
 }
 
 export function clusterEnv(cluster: ClusterPlan): Record<string, string> {

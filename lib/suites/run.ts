@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { PharosError, isPharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
+import type { NodeAccess } from '../cluster/access.js';
 import { SshTimeoutError, connect, runScript, type SshConnection } from '../tools/ssh.js';
 import { waitForSsh } from '../ssh/banner.js';
 import { clusterEnv, computeNodes, controllerOf, nodeEnv } from './env.js';
@@ -47,13 +48,8 @@ export interface SuiteResult {
   checks: CheckResult[];
 }
 
-export interface NodeAccess {
-  host: string;
-  port: number;
-  /** Name the host key is pinned under besides `[host]:port` (default: the node's domain name). */
-  hostAlias?: string;
-  username?: string;
-}
+/** Where a check reaches its node (lib/cluster/access.ts; `hostAlias` defaults to the node's domain name). */
+export type { NodeAccess } from '../cluster/access.js';
 
 export type SuiteEvent =
   | { type: 'suite-start'; suite: string; checks: number }

@@ -11,7 +11,8 @@ import { clusterEnv, type ClusterEnv } from '../cluster/ops.js';
 import { readState } from '../cluster/state.js';
 import * as virsh from '../tools/virsh.js';
 import { connect, run, type SshConnection } from '../tools/ssh.js';
-import { listSuites, runSuites, type NodeAccess, type SuiteEvent, type SuiteResult } from '../suites/run.js';
+import { listSuites, runSuites, type SuiteEvent, type SuiteResult } from '../suites/run.js';
+import { accessFromState, type SshAccess } from '../cluster/access.js';
 import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
 import { pollWithBackoff } from '../util/poll.js';
 
@@ -26,11 +27,9 @@ export function hpcCluster(system: SystemPlan): ClusterPlan {
   return c;
 }
 
-export interface ClusterAccess {
+/** Where each VM is reached (lib/cluster/access.ts, from the cluster's state) and its cluster's environment. */
+export interface ClusterAccess extends SshAccess {
   env: ClusterEnv;
-  nodes: Map<string, NodeAccess>;
-  keyFile: string;
-  knownHostsFile: string;
 }
 
 export async function clusterAccess(plan: ClusterPlan): Promise<ClusterAccess> {
@@ -39,9 +38,7 @@ export async function clusterAccess(plan: ClusterPlan): Promise<ClusterAccess> {
   if (!state || Object.keys(state.vms).length === 0) {
     throw new PharosError(`cluster ${plan.name} is not running (no state in ${env.paths.stateFile})`, { hint: 'start it: pharos test start-cluster (or pharos build cluster)' });
   }
-  const nodes = new Map<string, NodeAccess>();
-  for (const vm of Object.values(state.vms)) nodes.set(vm.name, { host: vm.sshHost, port: vm.sshPort, hostAlias: vm.name });
-  return { env, nodes, keyFile: env.paths.privateKey, knownHostsFile: env.paths.knownHosts };
+  return { env, ...accessFromState(state, env.paths) };
 }
 
 export function suitesRoot(root: string): string {

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { PharosError, formatDetail } from '../../errors.js';
 import { printConfigWarnings } from '../config-warnings.js';
 import { explicitConfig } from '../project.js';
+import type { SystemPlan } from '../../model.js';
 
 export interface ConfigGlobals {
   config?: string;
@@ -22,6 +23,20 @@ export async function resolveConfigPath(arg: string | undefined, globals: Config
   if (named) return named;
   const { DEFAULT_CONFIG } = await import('../../config/load.js');
   return DEFAULT_CONFIG;
+}
+
+/** Where SSH reaches each VM that exists, from its cluster's state (the
+ *  authoritative port: lib/cluster/access.ts); none for a cluster not made. */
+async function reachedEndpoints(p: SystemPlan): Promise<Map<string, { host: string; port: number }>> {
+  const { clusterPaths, defaultDataRoot, defaultStateRoot } = await import('../../cluster/paths.js');
+  const { readState } = await import('../../cluster/state.js');
+  const { accessFromState } = await import('../../cluster/access.js');
+  const out = new Map<string, { host: string; port: number }>();
+  for (const c of p.clusters) {
+    const paths = clusterPaths(c.name, defaultStateRoot(), defaultDataRoot(c.libvirtUri));
+    for (const [vm, a] of accessFromState(await readState(paths.stateFile), paths).nodes) out.set(vm, a);
+  }
+  return out;
 }
 
 export function register(program: Command): void {
@@ -100,7 +115,8 @@ export function register(program: Command): void {
         return;
       }
       const r = await import('../../config/render-plan.js');
-      process.stdout.write(`${format === 'markdown' ? r.planMarkdown(p) : r.planText(p)}\n`);
+      const reached = await reachedEndpoints(p);
+      process.stdout.write(`${format === 'markdown' ? r.planMarkdown(p, reached) : r.planText(p, reached)}\n`);
     });
 
   program

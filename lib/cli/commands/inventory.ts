@@ -16,7 +16,7 @@ import type { ClusterPlan, SystemPlan } from '../../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
 import { readState } from '../../cluster/state.js';
 import { buildInventory, renderInventory, type InventoryFormat } from '../../inventory/index.js';
-import { accessFromState } from '../../inventory/access.js';
+import { accessFromState } from '../../cluster/access.js';
 import { projectPaths, type GlobalOptions } from '../project.js';
 
 /** The shared `inventory` command group (created on first use). */

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { exec } from '../../../lib/tools/exec.js';
 import * as qemuImg from '../../../lib/tools/qemu-img.js';
 import * as virsh from '../../../lib/tools/virsh.js';
-import { macFor } from '../../../lib/libvirt/alloc.js';
+import { qemuMacFor as macFor } from '../../../lib/config/plan.js';
 import { clusterEnv, destroyCluster, type ClusterEnv, type NodeImage } from '../../../lib/cluster/ops.js';
 import type { ClusterPlan, NetworkMode, NodePlan } from '../../../lib/model.js';
 
@@ -89,6 +89,8 @@ export function tinyPlan(sb: Sandbox, opts: { nodes?: number; mode?: NetworkMode
       pcie: [],
       virtiofs: [],
       emulatedGpus: 0,
+      // user mode: the plan names the management NIC's MAC (as planSystem does).
+      ...(mode === 'user' ? { mgmtMac: macFor(nm, 'mgmt') } : {}),
     });
   }
   return {

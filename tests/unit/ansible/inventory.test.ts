@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildInventory, gpuDevices, slurmGres, slurmRealMemory, toIni, toYaml, writeInventory } from '../../../lib/inventory/index.js';
-import { accessFromState } from '../../../lib/inventory/access.js';
+import { accessFromState } from '../../../lib/cluster/access.js';
 import { PharosError } from '../../../lib/errors.js';
 import { exec } from '../../../lib/tools/exec.js';
 import { loadConfig, planSystem } from '../../../lib/config/index.js';

@@ -3,7 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { clusterPaths } from '../../../lib/cluster/paths.js';
 import { REPO_ROOT } from '../../../lib/config/load.js';
 import { buildFakeHost, GPU, GPU_AUDIO, IOMMU_CMDLINE, VFIO_MODS } from '../../fixtures/sysfs/tree.js';
 
@@ -53,6 +55,28 @@ test('plan: text, json, markdown', () => {
   const bad = pharos(['plan', '--format', 'xml']);
   assert.is(bad.code, 2);
   assert.match(bad.err, 'unknown plan format');
+});
+
+test('plan: the ssh column says the port a made VM has (from its state), not only the planned one', () => {
+  const root = mkdtempSync(join(tmpdir(), 'pht-plan-state-'));
+  try {
+    const env = { PHAROS_STATE_DIR: join(root, 'state'), PHAROS_DATA_DIR: join(root, 'data') };
+    const before = pharos(['plan'], env);
+    assert.is(before.code, 0, before.err);
+    assert.match(before.out, /pharos-controller .* 127\.0\.0\.1:22200 /);
+    // 22200 was busy when the controller was made: it got 22250, recorded in state.
+    const paths = clusterPaths('pharos', env.PHAROS_STATE_DIR, env.PHAROS_DATA_DIR);
+    mkdirSync(paths.stateDir, { recursive: true });
+    const vm = { name: 'pharos-controller', shortName: 'controller', ip: '10.77.0.10', mac: '16:59:03:81:4a:48', sshHost: '127.0.0.1', sshPort: 22250, disk: '/d', consoleLog: '/c', pci: [] };
+    writeFileSync(paths.stateFile, JSON.stringify({ version: 1, cluster: 'pharos', uri: 'qemu:///system', networkMode: 'user', network: 'pharos-cluster', pool: 'pharos-pool', poolDir: '/p', vms: { [vm.name]: vm }, updatedAt: '' }));
+    const after = pharos(['plan'], env);
+    assert.is(after.code, 0, after.err);
+    assert.match(after.out, /pharos-controller .* 127\.0\.0\.1:22250 \(planned 127\.0\.0\.1:22200\)/);
+    assert.match(after.out, /pharos-compute-01 .* 127\.0\.0\.1:22201 /, 'a VM not made yet shows its planned port');
+    assert.match(pharos(['plan', '--format', 'markdown'], env).out, '127.0.0.1:22250 (planned 127.0.0.1:22200)');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('inventory pcie --json: a row per host PCI device', () => {

@@ -5,6 +5,8 @@ import { loadConfig, loadConfigText, REPO_ROOT } from '../../../lib/config/load.
 import { imageRef, macFor, planSystem } from '../../../lib/config/plan.js';
 import { planMarkdown, planText } from '../../../lib/config/render-plan.js';
 import { HOST } from './helpers.js';
+import { buildDomainSpec, clusterEnv } from '../../../lib/cluster/ops.js';
+import { domainXml } from '../../../lib/libvirt/domain.js';
 
 const env = { HOME: '/home/tester' };
 
@@ -32,6 +34,23 @@ test('config/local.yaml: the embedded default', async () => {
   assert.equal(c.slurm, { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00' });
   assert.equal(p.baseImage, { source: 'mmdebstrap', suite: 'bookworm', mirror: 'http://deb.debian.org/debian', packages: [] });
   assert.ok(c.nodes.every((n) => n.pcie.length === 0));
+});
+
+test('config/local.yaml: the plan names the MACs and port the domain gets (the values the e2e cluster has)', async () => {
+  const c = planSystem(await loadConfig(join(REPO_ROOT, 'config', 'local.yaml'), { env, host: HOST }), { env: {} }).clusters[0]!;
+  assert.equal(c.nodes.map((n) => [n.name, n.mac, n.mgmtMac, n.sshPort]), [
+    ['pharos-controller', '16:59:03:81:4a:48', '52:54:00:f1:3c:bc', 22200],
+    ['pharos-compute-01', '7a:77:93:7c:01:a9', '52:54:00:2f:84:bd', 22201],
+    ['pharos-compute-02', 'b6:69:13:dc:87:19', '52:54:00:92:a4:4e', 22202],
+  ]);
+  const e = clusterEnv(c, { stateRoot: '/nonexistent/state', dataRoot: '/nonexistent/data' });
+  for (const n of c.nodes) {
+    const xml = domainXml(buildDomainSpec(c, e, { node: n, image: { image: '/i.qcow2' }, disk: '/d.qcow2', sshPort: n.sshPort, authorizedKey: 'ssh-ed25519 AAAA k' }));
+    assert.match(xml, `<mac address='${n.mac}'/>`);
+    assert.match(xml, `virtio-net-pci,netdev=mgmt,mac=${n.mgmtMac},`);
+    assert.match(xml, `mgmt_mac=${n.mgmtMac}`);
+    assert.match(xml, `hostfwd=tcp:127.0.0.1:${n.sshPort}-:22'`);
+  }
 });
 
 test('config/local.yaml: the mirror follows $PHAROS_DEBIAN_MIRROR', async () => {

@@ -5,7 +5,7 @@
  * hugepages + pinning, and the local user-mode default under TCG.
  */
 import type { ClusterPlan, NodePlan } from '../../../lib/model.js';
-import { macFor } from '../../../lib/libvirt/alloc.js';
+import { qemuMacFor as macFor } from '../../../lib/config/plan.js';
 
 function node(cluster: string, shortName: string, role: NodePlan['role'], ip: string, extra: Partial<NodePlan> = {}): NodePlan {
   const name = `${cluster}-${shortName}`;
@@ -109,7 +109,11 @@ export function localUserPlan(): ClusterPlan {
       libvirtName: 'local-cluster',
       bridge: 'pharos-local',
     },
-    nodes: [node(c, 'controller', 'controller', '10.77.0.10', { vcpus: 2, memoryMiB: 2048, diskGb: 20 }), node(c, 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, memoryMiB: 2048, diskGb: 20, emulatedGpus: 2 })],
+    // user mode: the plan names each VM's management NIC MAC (as planSystem does).
+    nodes: [
+      node(c, 'controller', 'controller', '10.77.0.10', { vcpus: 2, memoryMiB: 2048, diskGb: 20, mgmtMac: macFor(`${c}-controller`, 'mgmt') }),
+      node(c, 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, memoryMiB: 2048, diskGb: 20, emulatedGpus: 2, mgmtMac: macFor(`${c}-compute-01`, 'mgmt') }),
+    ],
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
   };

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync, statSync, existsSync, rmSync 
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readState, writeState, readGpuOwners, writeGpuOwners, listStates, type ClusterState } from '../../../lib/cluster/state.js';
-import { allocatePorts, macFor, portIsFree, PORT_BASE, PORT_SPAN } from '../../../lib/libvirt/alloc.js';
+import { allocatePorts, portIsFree, PORT_BASE, PORT_SPAN } from '../../../lib/libvirt/alloc.js';
+import { qemuMacFor as macFor } from '../../../lib/config/plan.js';
 import { waitForSsh, UndoStack } from '../../../lib/cluster/ops.js';
 import { ensureClusterKey, pinHost, unpinHost, isPinned } from '../../../lib/cluster/identity.js';
 import { clusterPaths } from '../../../lib/cluster/paths.js';
