@@ -9,6 +9,7 @@ import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
+import { profileLines } from '../lib/tools/ansible-events.js';
 import { deployRoles, runDeployRole } from './roles.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 
@@ -72,8 +73,14 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
       run: async (ctx) => {
         const inv = ctx.deps.inventory as InventoryOut;
         ctx.phase('ansible-playbook');
-        const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.yaml, signal: ctx.signal, onLine: (l) => ctx.log(l) });
+        const res: PlaybookResult = await runDeployRole(r, {
+          inventoryPath: inv.yaml,
+          signal: ctx.signal,
+          onLine: (l) => ctx.log(l),
+          onTask: (t) => ctx.phase(t.name),
+        });
         ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
+        for (const l of profileLines(res.tasks, res.durationMs)) ctx.log(l);
         const prev = ctx.previous as DeployOut | undefined;
         const changedAt = res.changed > 0 ? new Date().toISOString() : (prev?.changedAt ?? null);
         return { role: r.role, hosts: Object.keys(res.recap).sort(), changedAt };
