@@ -65,5 +65,6 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   ];
   // Each TCG VM needs about its memory plus QEMU's own; leave 2 GiB to the host.
   const vmSlots = Math.max(1, Math.min(8, Math.floor((os.totalmem() / 2 ** 30 - 2) / 1.5)));
-  return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 1, suite: 1 } };
+  // Deploys on disjoint hosts run side by side (tasks/host-locks.ts keeps the others apart).
+  return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 3, suite: 1 } };
 }

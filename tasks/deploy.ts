@@ -2,6 +2,7 @@
  * Deploy targets: `inventory:<cluster>` (INI + YAML from the plan and the VMs'
  * live access) and one `deploy:<role>` per role the cluster uses, each running
  * that one role on just its hosts (the roles are listed in tasks/roles.ts).
+ * Deploys whose hosts are disjoint run at the same time (tasks/host-locks.ts).
  * A role's key covers its files, the inventory, and the identity of every VM
  * (a VM that is a new machine gets every role again; a restarted one does not).
  */
@@ -9,12 +10,17 @@ import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
+import { profileLines } from '../lib/tools/ansible-events.js';
+import { groupTable } from '../lib/inventory/groups.js';
+import { HostLocks } from './host-locks.js';
 import { deployRoles, runDeployRole } from './roles.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 
 export interface InventoryOut {
   ini: string;
   yaml: string;
+  /** Group -> its hosts (children included): which machines a deploy touches. */
+  groups: Record<string, string[]>;
 }
 
 /** Only what the cluster looks like: a re-run that changed nothing has the
@@ -52,11 +58,13 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         nodes.set(name, { host: v.sshHost, port: v.sshPort });
       }
       const inv = buildInventory(plan, { nodes, user: 'root', keyFile: keys.privateKey, knownHostsFile: keys.knownHosts });
-      return writeInventory(inv, dir);
+      return { ...(await writeInventory(inv, dir)), groups: groupTable(inv) };
     },
   });
 
   const roles: Target<DeployOut>[] = [];
+  // Deploys run side by side only on disjoint hosts (the deploy pool is wider than 1).
+  const locks = new HostLocks();
   const byRole = new Map<string, Target<DeployOut>>();
   for (const r of deployRoles(plan)) {
     const t = target<DeployOut, Record<string, Target<unknown>>>({
@@ -71,9 +79,24 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
       watchAlso: r.suites.map((x) => `test:${x}`),
       run: async (ctx) => {
         const inv = ctx.deps.inventory as InventoryOut;
-        ctx.phase('ansible-playbook');
-        const res: PlaybookResult = await runDeployRole(r, { inventoryPath: inv.yaml, signal: ctx.signal, onLine: (l) => ctx.log(l) });
+        const hosts = [...new Set(r.touches.flatMap((g) => inv.groups[g] ?? []))];
+        const busy = locks.holders(hosts);
+        if (busy.length > 0) ctx.phase(`waiting for ${busy.join(', ')}`);
+        const release = await locks.acquire(`deploy:${r.role}`, hosts, ctx.signal);
+        let res: PlaybookResult;
+        try {
+          ctx.phase('ansible-playbook');
+          res = await runDeployRole(r, {
+            inventoryPath: inv.yaml,
+            signal: ctx.signal,
+            onLine: (l) => ctx.log(l),
+            onTask: (t) => ctx.phase(t.name),
+          });
+        } finally {
+          release();
+        }
         ctx.log(`deploy:${r.role}: ok=${res.ok} changed=${res.changed}`);
+        for (const l of profileLines(res.tasks, res.durationMs)) ctx.log(l);
         const prev = ctx.previous as DeployOut | undefined;
         const changedAt = res.changed > 0 ? new Date().toISOString() : (prev?.changedAt ?? null);
         return { role: r.role, hosts: Object.keys(res.recap).sort(), changedAt };

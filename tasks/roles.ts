@@ -5,7 +5,7 @@
  * from it, and ansible/playbooks/playbook-hpc-runtime.yml runs the same roles
  * in the same order on the same hosts (tests/unit/ansible/roles.test.ts).
  */
-import type { ClusterPlan } from '../lib/model.js';
+import { hasRealGpu, type ClusterPlan } from '../lib/model.js';
 import {
   DEPLOY_ROLE_PLAYBOOK,
   runPlaybook,
@@ -23,6 +23,9 @@ export interface RoleSpec {
   after: string[];
   /** Roles pulled in through meta/main.yml dependencies. */
   uses?: string[];
+  /** Groups beyond `hosts` that its tasks reach through `delegate_to`: the
+   *  deploy holds those hosts too, so no other deploy runs there meanwhile. */
+  reaches?: string[];
   /** Suites that check what the role sets up: `pharos watch deploy:<role>`
    *  re-runs them after the role. */
   suites: string[];
@@ -36,6 +39,9 @@ export interface DeployRole {
   hosts: string;
   /** Roles that must have been deployed first (only those present in the list). */
   after: string[];
+  /** Inventory groups whose hosts the deploy touches (`hosts` first): deploys
+   *  with disjoint hosts may run at once, others take turns (tasks/host-locks.ts). */
+  touches: string[];
   /** Files whose content shapes the role (globs relative to the repository root). */
   inputs: string[];
   suites: string[];
@@ -44,7 +50,6 @@ export interface DeployRole {
   extraVars: { pharos_role: string; pharos_hosts: string };
 }
 
-const hasRealGpu = (c: ClusterPlan): boolean => c.nodes.some((n) => n.pcie.some((d) => d.deviceType === 'gpu'));
 const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
 const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
 const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
@@ -64,16 +69,19 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], suites: ['shared-storage'], when: (c) => hpc(c) && nfs(c) },
   { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], suites: ['slurm-controller'], when: hpc },
   { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], suites: ['shared-storage'], when: (c) => computes(c) && nfs(c) },
-  { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], uses: ['beegfs-common'], suites: [], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], uses: ['beegfs-common'], suites: [], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], uses: ['beegfs-common'], suites: [], when: (c) => hpc(c) && beegfs(c) },
-  { role: 'beegfs-client', hosts: 'beegfs_clients', after: ['beegfs-storage'], uses: ['beegfs-common'], suites: [], when: (c) => hpc(c) && beegfs(c) },
+  // beegfs-common makes and reads the connection secret on the management node.
+  { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
+  { role: 'beegfs-client', hosts: 'beegfs_clients', after: ['beegfs-storage'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
   { role: 'nvidia-gpu-drivers', hosts: 'hpc_gpu_nodes', after: ['base'], suites: [], when: (c) => hpc(c) && hasRealGpu(c) },
   {
     role: 'slurm-compute',
     hosts: 'hpc_compute_nodes',
     after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'nvidia-gpu-drivers'],
     uses: ['slurm-common'],
+    // sinfo and scontrol resume run on the controller.
+    reaches: ['hpc_controllers'],
     suites: ['slurm-compute', 'gres'],
     when: computes,
   },
@@ -115,6 +123,7 @@ export function deployRoles(cluster: ClusterPlan): DeployRole[] {
     role: r.role,
     hosts: r.hosts,
     after: reduced(r.role),
+    touches: [r.hosts, ...(r.reaches ?? [])],
     inputs: [r.role, ...(r.uses ?? [])].map((x) => `ansible/roles/${x}/**`).concat(COMMON_INPUTS),
     suites: [...r.suites],
     playbook: DEPLOY_ROLE_PLAYBOOK,

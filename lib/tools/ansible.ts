@@ -1,7 +1,9 @@
 /**
  * ansible-playbook for the graph: one call runs a playbook with Pharos's
- * ansible.cfg, streams its output, and returns the PLAY RECAP as numbers (a
- * second deploy must report `changed: 0`). Which roles a deploy runs, on which
+ * ansible.cfg, streams its output, and returns the per-host counts (a second
+ * deploy must report `changed: 0`) and every task's time, both read from the
+ * JSON-lines events of ansible/callback_plugins/pharos_events.py (never from
+ * the PLAY RECAP text). Which roles a deploy runs, on which
  * hosts and in which order, is the catalogue in tasks/roles.ts.
  */
 import { join, resolve, dirname } from 'node:path';
@@ -10,6 +12,7 @@ import { PharosError } from '../errors.js';
 import { exec } from './exec.js';
 import { shellQuote } from '../util/shell.js';
 import { lastLines } from '../util/lines.js';
+import { eventsEnv, PlaybookEvents, type HostRecap, type TaskTiming } from './ansible-events.js';
 
 /** `ansible/` in this checkout. */
 export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ansible');
@@ -21,15 +24,7 @@ export const IMAGE_PLAYBOOKS = {
   'hpc-compute': join(ANSIBLE_DIR, 'playbooks', 'image-hpc-compute.yml'),
 } as const;
 
-export interface HostRecap {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-  skipped: number;
-  rescued: number;
-  ignored: number;
-}
+export type { HostRecap, TaskTiming } from './ansible-events.js';
 
 export interface PlaybookResult {
   /** Sums over every host. */
@@ -39,6 +34,8 @@ export interface PlaybookResult {
   unreachable: number;
   skipped: number;
   recap: Record<string, HostRecap>;
+  /** Every task in run order with its wall time, hosts and outcome. */
+  tasks: TaskTiming[];
   durationMs: number;
   /** ansible-playbook's exit status (0 on success). */
   code: number;
@@ -64,40 +61,12 @@ export interface RunPlaybookOptions {
   verbosity?: number;
   signal?: AbortSignal;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Hears each task as it starts (`role : task name`): the status line. */
+  onTask?: (task: TaskTiming) => void;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Throw a PharosError when a host failed or was unreachable (default true). */
   throwOnFailure?: boolean;
-}
-
-const RECAP_LINE = /^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$/;
-
-/** Parses the PLAY RECAP block of ansible-playbook's default output. Hosts
- *  that appear in several recaps (several playbooks in one run) are summed. */
-export function parseRecap(output: string): Record<string, HostRecap> {
-  const recap: Record<string, HostRecap> = {};
-  let inRecap = false;
-  // eslint-disable-next-line no-control-regex
-  for (const raw of output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
-    const line = raw.trimEnd();
-    if (line.startsWith('PLAY RECAP')) {
-      inRecap = true;
-      continue;
-    }
-    if (!inRecap) continue;
-    const m = RECAP_LINE.exec(line.trim());
-    if (!m) {
-      if (line.trim() !== '') inRecap = false;
-      continue;
-    }
-    const host = m[1] as string;
-    const r = (recap[host] ??= { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
-    for (const kv of (m[2] as string).trim().split(/\s+/)) {
-      const [k, v] = kv.split('=');
-      if (k !== undefined && v !== undefined && k in r) r[k as keyof HostRecap] += Number(v);
-    }
-  }
-  return recap;
 }
 
 export function playbookArgs(opts: RunPlaybookOptions): string[] {
@@ -115,7 +84,7 @@ export function playbookArgs(opts: RunPlaybookOptions): string[] {
 }
 
 /** The environment every Pharos ansible run gets: our ansible.cfg, no colour
- *  (the recap is parsed), unbuffered output (progress streams live). */
+ *  (the log is plain text), unbuffered output (progress streams live). */
 export function ansibleEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return {
     ...base,
@@ -130,18 +99,28 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
   const args = playbookArgs(opts);
   const command = shellQuote(['ANSIBLE_CONFIG=' + ANSIBLE_CFG, 'ansible-playbook', ...args]);
   const started = Date.now();
+  const events = new PlaybookEvents(opts.onTask);
+  const env = ansibleEnv(opts.env);
   const r = await exec('ansible-playbook', args, {
     cwd: ANSIBLE_DIR,
-    env: ansibleEnv(opts.env),
+    env: { ...env, ...eventsEnv(ANSIBLE_DIR, env) },
     onLine: opts.onLine,
+    onFd3Line: (l) => events.feed(l),
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
     timeoutWhat: `ansible-playbook ${opts.playbook}`,
-    // Exit codes 1–8 still print a recap worth reporting.
+    // Exit codes 1–8 still report per-host counts worth reporting.
     okCodes: [0, 1, 2, 3, 4, 5, 6, 7, 8],
     pkg: 'ansible-core',
   });
-  const recap = parseRecap(r.stdout);
+  const recap = events.recap;
+  if (r.code === 0 && !events.finished) {
+    // Never guess the counts: a deploy that changed something must say so.
+    throw new PharosError(`ansible-playbook ${opts.playbook} succeeded but its pharos_events callback reported no final counts`, {
+      problems: events.junk.map((message) => ({ message: `unreadable event line: ${message}` })),
+      hint: `check ${join(ANSIBLE_DIR, 'callback_plugins', 'pharos_events.py')} against this ansible-core version`,
+    });
+  }
   const hosts = Object.values(recap);
   const sum = (k: keyof HostRecap): number => hosts.reduce((a, h) => a + h[k], 0);
   const result: PlaybookResult = {
@@ -151,6 +130,7 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
     unreachable: sum('unreachable'),
     skipped: sum('skipped'),
     recap,
+    tasks: events.tasks,
     durationMs: Date.now() - started,
     code: r.code,
     command,

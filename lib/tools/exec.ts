@@ -34,6 +34,12 @@ export interface ExecOptions {
    * (the target's log) still sees everything.
    */
   keepChars?: number;
+  /**
+   * Opens a third pipe as the child's file descriptor 3 and calls this for
+   * every complete line written to it: a structured side channel (Ansible's
+   * event callback) that never mixes with the output a person reads.
+   */
+  onFd3Line?: (line: string) => void;
 }
 
 export interface ExecResult {
@@ -126,9 +132,29 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
     const child = spawn(cmd, args as string[], {
       cwd: opts.cwd,
       env: runs ? { ...baseEnv, [RUN_ENV]: runs } : baseEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: opts.onFd3Line ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
+    const fd3 = opts.onFd3Line ? child.stdio[3] : null;
+    if (fd3 && opts.onFd3Line) {
+      const onFd3 = opts.onFd3Line;
+      const dec = new StringDecoder('utf8');
+      let partial = '';
+      const take = (t: string): void => {
+        const lines = (partial + t).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) onFd3(l);
+      };
+      fd3.on('data', (c: Buffer) => take(dec.write(c)));
+      fd3.on('end', () => {
+        take(dec.end());
+        if (partial) onFd3(partial);
+        partial = '';
+      });
+      fd3.on('error', () => {
+        /* the child closed it early */
+      });
+    }
     const keep = opts.keepChars ?? DEFAULT_KEEP;
     const streams = { stdout: new StreamText(keep), stderr: new StreamText(keep) };
     const onLine = opts.onLine;

@@ -3,7 +3,7 @@
  * inventory (render.yml on this machine, connection=local, writing only into a
  * temp dir) and compared with golden files: slurm.conf, cgroup.conf, gres.conf,
  * /etc/hosts, chrony, exports, the mount unit, Prometheus. Runs through
- * runPlaybook, so the PLAY RECAP parsing is exercised on real output too.
+ * runPlaybook, so the counts of its events callback are exercised on real runs too.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

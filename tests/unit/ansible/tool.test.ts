@@ -1,5 +1,6 @@
 /**
- * lib/tools/ansible.ts: PLAY RECAP parsing and the argument list; tasks/roles.ts:
+ * lib/tools/ansible.ts: the argument list (the events that replace PLAY RECAP
+ * parsing are in events.test.ts); tasks/roles.ts:
  * the deploy role table (hosts, order, inputs) for the local default and the
  * example config, and a real failing run (an unreachable host) becoming one clear PharosError.
  */
@@ -8,39 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRecap, playbookArgs, DEPLOY_ROLE_PLAYBOOK } from '../../../lib/tools/ansible.js';
+import { playbookArgs, DEPLOY_ROLE_PLAYBOOK } from '../../../lib/tools/ansible.js';
 import { deployRoles, runDeployRole } from '../../../tasks/roles.js';
 import { buildInventory, toIni } from '../../../lib/inventory/index.js';
 import { PharosError } from '../../../lib/errors.js';
 import { controllerOnlyPlan, examplePlan, exampleCloudPlan, localAccess, localPlan } from './plans.js';
 import { requireTool } from './helpers.js';
-
-const SAMPLE = `
-PLAY [Slurm compute nodes] *****************************************************
-
-TASK [slurm-compute : Enable and start slurmd] *********************************
-ok: [pharos-compute-01]
-
-PLAY RECAP *********************************************************************
-pharos-compute-01          : ok=12   changed=3    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0
-pharos-compute-02          : ok=10   changed=0    unreachable=1    failed=1    skipped=2    rescued=1    ignored=0
-
-Wednesday 25 November 2026  17:30:00 +0000 (0:00:01.234)       0:00:42.000 ******
-`;
-
-test('parseRecap reads every host line of the PLAY RECAP', () => {
-  const r = parseRecap(SAMPLE);
-  assert.equal(Object.keys(r), ['pharos-compute-01', 'pharos-compute-02']);
-  assert.equal(r['pharos-compute-01'], { ok: 12, changed: 3, unreachable: 0, failed: 0, skipped: 2, rescued: 0, ignored: 0 });
-  assert.is(r['pharos-compute-02']?.failed, 1);
-  assert.is(r['pharos-compute-02']?.unreachable, 1);
-  assert.equal(parseRecap('no recap here\nhost : ok=1'), {});
-});
-
-test('parseRecap sums hosts over several recaps', () => {
-  const r = parseRecap(`${SAMPLE}\nPLAY RECAP ***\npharos-compute-01 : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n`);
-  assert.is(r['pharos-compute-01']?.changed, 4);
-});
 
 test('playbookArgs: inventory, limit, tags, typed extra vars as JSON, playbook last', () => {
   const args = playbookArgs({ playbook: 'deploy-role.yml', inventoryPath: '/i.ini', limit: 'hpc_compute_nodes', tags: ['configure'], extraVars: { pharos_role: 'base', n: 2 } });
