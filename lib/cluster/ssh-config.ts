@@ -1,9 +1,10 @@
 /**
  * How OpenSSH reaches a cluster's VM: the endpoint from state (lib/cluster/access.ts:
  * 127.0.0.1 + forwarded port for user networking, the node IP + 22 for nat),
- * the cluster's key, and its pinned known_hosts with the VM's name as
- * `HostKeyAlias` (`identity.ts` pins every VM under its name as well as its
- * endpoint, so the check holds whatever the endpoint). `pharos ssh` passes
+ * the cluster's key, and its pinned known_hosts, checked under the endpoint
+ * (`[127.0.0.1]:PORT` or the node IP), the name every pin carries — a
+ * known_hosts pinned by endpoint alone, as the test verbs and older states
+ * have, works as well as one pinned by name too. `pharos ssh` passes
  * these as `-o` options; `pharos ssh-config` prints them as `Host` blocks for
  * plain `ssh -F`, `scp`, `rsync` and editors' remote plugins.
  */
@@ -23,7 +24,6 @@ export function sshOptions(vm: VmRecord, paths: Pick<ClusterPaths, 'privateKey' 
     ['UserKnownHostsFile', paths.knownHosts],
     ['GlobalKnownHostsFile', '/dev/null'],
     ['StrictHostKeyChecking', 'yes'],
-    ['HostKeyAlias', vm.name],
     ['CheckHostIP', 'no'],
   ];
 }
