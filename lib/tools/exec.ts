@@ -118,9 +118,6 @@ export function killProcessGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** How a command line is shown to a person (for "re-run with" hints). */
-export { shellQuote };
-
 export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) {
