@@ -90,3 +90,69 @@ shared_scratch() {
   local dir="${PHAROS_SHARED:-/shared}/.pharos-tests/${PHAROS_SUITE:-suite}-${PHAROS_CHECK:-check}-${PHAROS_RUN_ID:-$$}"
   mkdir -p "$dir" && chmod 1777 "$dir" && echo "$dir"
 }
+
+# job_state JOBID: the job's state as slurmctld tells it (GONE once it is
+# purged after MinJobAge).
+job_state() {
+  scontrol show job "$1" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE
+}
+
+# job_over JOBID: the job has ended (any final state).
+job_over() {
+  [[ $(job_state "$1") =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED|GONE)$ ]]
+}
+
+# wait_job JOBID TIMEOUT: waits until the job has ended; on timeout shows it
+# and fails.
+wait_job() {
+  if ! wait_for "job $1 to end" "$2" job_over "$1"; then
+    scontrol show job "$1" || true
+    fail "job $1 did not end within $2 s"
+  fi
+}
+
+# sacct_record JOBID: "State|ExitCode|Elapsed|AllocTRES|User" of the job's
+# allocation once slurmdbd has its final record (empty while it has not).
+sacct_record() {
+  sacct -n -P -X -j "$1" -o State,ExitCode,Elapsed,AllocTRES,User 2>/dev/null |
+    awk -F'|' '$1 !~ /^(PENDING|RUNNING|REQUEUED|SUSPENDED)/ { print; exit }'
+}
+
+# has_sacct_record JOBID: slurmdbd has the job's final record.
+has_sacct_record() {
+  [[ -n $(sacct_record "$1") ]]
+}
+
+# wait_sacct JOBID TIMEOUT: prints the job's final accounting record.
+wait_sacct() {
+  local rec
+  # Progress goes to stderr: callers read the record from stdout.
+  if ! wait_for "job $1's record in sacct" "$2" has_sacct_record "$1" >&2; then
+    sacct -j "$1" -o JobID,State,ExitCode,Elapsed,AllocTRES >&2 || true
+    fail "slurmdbd has no final record of job $1 after $2 s"
+  fi
+  rec=$(sacct_record "$1")
+  echo "$rec"
+}
+
+# The configured users as "name uid gid" lines (PHAROS_USERS is name:uid:gid ...).
+user_lines() {
+  local u
+  for u in ${PHAROS_USERS:-}; do echo "${u//:/ }"; done
+}
+
+# first_user: the first configured user's name (empty when there is none:
+# check `[[ -n ${PHAROS_USERS:-} ]] || skip ...` first).
+first_user() {
+  local u=${PHAROS_USERS:-}
+  u=${u%% *}
+  echo "${u%%:*}"
+}
+
+# as_user USER COMMAND: runs COMMAND with bash in USER's login environment
+# (their home as the working directory), the way an SSH login would.
+as_user() {
+  local user=$1
+  shift
+  runuser -l "$user" -s /bin/bash -c "$*"
+}
