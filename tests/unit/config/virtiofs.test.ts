@@ -1,5 +1,6 @@
 /**
- * virtio-fs mounts from a real config file to the plan: a relative host_path is relative to the config
+ * virtio-fs mounts from a real config file to the plan, the inventory host var
+ * and the suite environment: a relative host_path is relative to the config
  * file's directory (like base_image_path), `create: true` reaches the plan,
  * each mount knows its config field, and the schema refuses a non-boolean
  * `create`.
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, REPO_ROOT } from '../../../lib/config/load.js';
 import { planSystem } from '../../../lib/config/plan.js';
+import { buildInventory } from '../../../lib/inventory/index.js';
+import { nodeEnv } from '../../../lib/suites/env.js';
 import { HOST, rejectDetails } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pht-vfs-config-'));
@@ -54,6 +57,18 @@ test('plan: relative host_path against the config directory, create, field; abso
   assert.ok(c.nodes.slice(1).every((n) => n.virtiofs.length === 0));
   assert.equal(c.memoryBacking.memfd, true, 'virtio-fs needs shared memory');
   assert.equal(c.storage.virtiofs, true);
+});
+
+test('inventory and suite env carry the mounts; [] / empty when none', async () => {
+  const c = await planOf(withMounts(MOUNTS));
+  const inv = buildInventory(c, { nodes: new Map(c.nodes.map((n, i) => [n.name, { host: '127.0.0.1', port: 2200 + i }])), user: 'root', keyFile: '/k', knownHostsFile: '/kh' });
+  assert.equal(inv.hosts['pharos-controller']!.virtiofs_mounts, [
+    { tag: 'scratch', mount_point: '/mnt/scratch', options: 'defaults' },
+    { tag: 'ref', mount_point: '/opt/ref', owner: '1000', mode: '0750', options: 'ro,relatime' },
+  ]);
+  assert.equal(inv.hosts['pharos-compute-01']!.virtiofs_mounts, []);
+  assert.is(nodeEnv(c.nodes[0]!).PHAROS_NODE_VIRTIOFS, 'scratch:rw:-:-:-:/mnt/scratch ref:ro:1000:-:0750:/opt/ref');
+  assert.is(nodeEnv(c.nodes[1]!).PHAROS_NODE_VIRTIOFS, '');
 });
 
 test('schema: create must be a boolean, host_path must not be empty', async () => {
