@@ -60,6 +60,16 @@ export interface VirtiofsMountPlan {
   group?: string;
   mode?: string;
   options?: string;
+  /** Create a missing `hostPath` before the domain is defined (config `create: true`). */
+  create?: boolean;
+  /** The config field of `hostPath`, for errors (`clusters.hpc.controller.virtio_fs_mounts[0].host_path`). */
+  field?: string;
+}
+
+/** Whether a mount's options make it read-only (the last of `ro`/`rw` wins, as mount(8) reads them). */
+export function virtiofsReadOnly(m: Pick<VirtiofsMountPlan, 'options'>): boolean {
+  const flags = (m.options ?? '').split(',').filter((o) => o === 'ro' || o === 'rw');
+  return flags[flags.length - 1] === 'ro';
 }
 
 export interface CpuPlan {

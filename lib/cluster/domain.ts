@@ -59,7 +59,9 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
     cmdline: inp.image.cmdline,
     network,
     pcie: node.pcie,
-    virtiofs: node.virtiofs,
+    // Only what shapes the domain (and its spec hash) as before: `create` and
+    // `field` are for the host-side check, not for libvirt.
+    virtiofs: node.virtiofs.map(({ create: _c, field: _f, ...m }) => m),
     consoleLog: join(env.paths.consoleDir, `${node.name}.log`),
     fwcfgConfig: fw,
   };

@@ -27,6 +27,7 @@ import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js
 import { updateState, type VmRecord } from './state.js';
 import { endpointFor } from './access.js';
 import { claimCluster } from './owners.js';
+import { ensureVirtiofsDirs } from './virtiofs.js';
 import { formatDuration } from '../util/duration.js';
 
 export interface ReadyOptions {
@@ -106,6 +107,12 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
   const ep = endpointFor(plan.network.mode, node, o.sshPort);
   await claimCluster(ownerEnv(plan.name, env), 'changing');
   try {
+    // virtio-fs host directories first: a missing one fails before anything is made.
+    const dirs = await ensureVirtiofsDirs(node, undo);
+    for (const d of dirs.created) {
+      log(`${node.name}: created virtio-fs directory ${d}`);
+      actions.push(`created ${d}`);
+    }
     const p: DomainProbe = { ...(o.probe ?? (await probeDomains(env.uri, [node.name])).domains.get(node.name) ?? { exists: false }) };
     const wasRunning = p.state === 'running' || p.state === 'paused';
     // A new image for a running VM: its overlay is replaced, which needs the VM

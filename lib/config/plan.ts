@@ -48,6 +48,7 @@ import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
 import { netmask, nthAddress, parseSubnet } from './ip.js';
+import { fieldPath } from './rules.js';
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
@@ -162,12 +163,15 @@ function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number
     image: imageRef(n.baseImagePath, n.role, configDir),
     autoStart: n.autoStart,
     pcie: n.pcie.map(pciPlan),
-    virtiofs: n.virtiofs.map((m) => {
-      const v: NodePlan['virtiofs'][number] = { tag: m.tag, hostPath: m.host_path, mountPoint: m.mount_point };
+    virtiofs: n.virtiofs.map((m, i) => {
+      // A relative host_path is relative to the config file's directory, like base_image_path.
+      const v: NodePlan['virtiofs'][number] = { tag: m.tag, hostPath: resolve(configDir, m.host_path), mountPoint: m.mount_point };
       if (m.owner !== undefined) v.owner = m.owner;
       if (m.group !== undefined) v.group = m.group;
       if (m.mode !== undefined) v.mode = m.mode;
       if (m.options !== undefined) v.options = m.options;
+      if (m.create) v.create = true;
+      v.field = fieldPath([...n.path, 'virtio_fs_mounts', i, 'host_path']);
       return v;
     }),
     emulatedGpus: n.emulatedGpus,

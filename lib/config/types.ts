@@ -54,7 +54,7 @@ export type PciePassthrough = {
 
 export type VirtioFsMount = {
   tag: string;
-  /** Absolute host path (no control characters). */
+  /** Host directory: absolute, or relative to the config file's directory (no control characters). */
   host_path: string;
   /** Absolute guest path, no spaces or control characters (it is a field of a mount table). */
   mount_point: string;
@@ -65,6 +65,8 @@ export type VirtioFsMount = {
   mode?: string;
   /** Mount options, comma-separated, no spaces or control characters. */
   options?: string;
+  /** Pharos: create a missing host_path (mkdir -p, mode 0755) before the VM is defined; default false (a missing host_path is an error). */
+  create?: boolean;
 };
 
 /** A node of this cluster by its short name (controller, compute-01, ...). */

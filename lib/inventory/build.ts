@@ -5,6 +5,7 @@ import type { ClusterPlan, NodePlan } from '../model.js';
 import { endpointFor, type NodeAccess } from '../cluster/access.js';
 import type { Inventory, InventoryAccess, InventoryGroup, InventoryVars } from './types.js';
 import { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
+import { virtiofsMounts } from './virtiofs.js';
 
 function accessFor(cluster: ClusterPlan, node: NodePlan, access: InventoryAccess): NodeAccess {
   const a = access.nodes.get(node.name);
@@ -68,6 +69,7 @@ function buildHpc(cluster: ClusterPlan, access: InventoryAccess): Inventory {
       gpu_emulated: devices.length > 0 && real === 0,
       gpu_devices: devices.map((d) => ({ type: d.type, file: d.file })),
       slurm_gres: slurmGres(devices),
+      virtiofs_mounts: virtiofsMounts(node),
     };
     if (node.role === 'controller') controllers.push(node.name);
     else {

@@ -11,7 +11,16 @@
  *   `-cpu max`, everything TCG can emulate) and configured features are
  *   `optional`: a missing feature must not stop a development VM from booting.
  * - Memory: hugepages when asked; memfd + shared access when virtiofs or PCI
- *   passthrough needs guest memory shareable (virtiofsd maps it).
+ *   passthrough needs guest memory shareable (virtiofsd maps it). vhost-user
+ *   needs nothing more under TCG than under KVM.
+ * - virtio-fs: `<filesystem>` with `<driver type='virtiofs'/>` and no
+ *   `<binary path>`: libvirt 9.0 finds virtiofsd through QEMU's vhost-user
+ *   descriptors (Debian's qemu-system-common ships
+ *   /usr/share/qemu/vhost-user/50-qemu-virtiofsd.json → /usr/lib/qemu/virtiofsd),
+ *   so the host's packaging, not Pharos, says where the daemon lives. libvirt
+ *   9.0 refuses `<readonly/>` for virtiofs ("virtiofs does not yet support
+ *   read-only mode"): a read-only share is enforced only by the guest's mount
+ *   option `ro` (the virtio-fs role), not by the host.
  * - NVIDIA GPUs (vendor 10de) get `<kvm><hidden state='on'/>` (the driver refuses
  *   to load in a VM it recognises); hostdevs are `managed='yes'` (libvirt binds
  *   vfio-pci), GPU functions first with `<rom bar='on'/>`; a VM with a GPU has no

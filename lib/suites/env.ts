@@ -23,10 +23,14 @@
  *   PHAROS_NODE_EXPORTER    1 when node exporter runs on every node, else 0
  * Per check run (see nodeEnv):
  *   PHAROS_NODE, PHAROS_NODE_DOMAIN, PHAROS_NODE_IP, PHAROS_NODE_ROLE
+ *   PHAROS_NODE_VIRTIOFS    this node's virtio-fs mounts, space-separated
+ *                           `tag:ro|rw:owner:group:mode:mount_point` (`-` for
+ *                           an unset owner/group/mode; the mount point last, so
+ *                           `IFS=: read -r` keeps any colon in it); empty: none
  *   PHAROS_SUITE, PHAROS_CHECK, PHAROS_RUN_ID
  *   PHAROS_HOST_EPOCH_MS    the runner's clock when the check was launched
  */
-import { realGpus, type ClusterPlan, type NodePlan } from '../model.js';
+import { realGpus, virtiofsReadOnly, type ClusterPlan, type NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 
 export function isController(n: NodePlan): boolean {
@@ -82,5 +86,8 @@ export function nodeEnv(node: NodePlan): Record<string, string> {
     PHAROS_NODE_DOMAIN: node.name,
     PHAROS_NODE_IP: node.ip,
     PHAROS_NODE_ROLE: node.role,
+    PHAROS_NODE_VIRTIOFS: node.virtiofs
+      .map((m) => [m.tag, virtiofsReadOnly(m) ? 'ro' : 'rw', m.owner ?? '-', m.group ?? '-', m.mode ?? '-', m.mountPoint].join(':'))
+      .join(' '),
   };
 }

@@ -81,6 +81,31 @@ test('GPU domain: KVM hidden, GPU function first with ROM BAR, no graphics, shar
   assert.match(xml, "<feature policy='require' name='avx2'/>");
 });
 
+test('virtio-fs under TCG: shared memfd memory, one vhost-user filesystem per mount, no binary path, no readonly', async () => {
+  const p = localUserPlan();
+  p.memoryBacking.memfd = false; // the mounts alone must turn shared memory on
+  p.nodes[0]!.virtiofs = [
+    { tag: 'scratch', hostPath: '/var/lib/pharos/vfs/scratch', mountPoint: '/mnt/scratch', create: true, field: 'clusters.hpc.controller.virtio_fs_mounts[0].host_path' },
+    { tag: 'ref', hostPath: "/srv/a&b'c", mountPoint: '/opt/ref', options: 'ro' },
+  ];
+  const [s] = specsFor(p);
+  const xml = domainXml(s!);
+  assert.match(xml, "<domain type='qemu'");
+  assert.match(xml, "  <memoryBacking>\n    <source type='memfd'/>\n    <access mode='shared'/>\n  </memoryBacking>\n");
+  assert.is(xml.match(/<driver type='virtiofs' queue='1024'\/>/g)?.length, 2);
+  assert.match(xml, "<source dir='/var/lib/pharos/vfs/scratch'/>\n      <target dir='scratch'/>");
+  assert.match(xml, "<source dir='/srv/a&amp;b&apos;c'/>");
+  // libvirt 9.0 refuses <readonly/> for virtiofs; virtiofsd comes from QEMU's vhost-user descriptor.
+  assert.not.match(xml, '<readonly');
+  assert.not.match(xml, '<binary');
+  // create/field are host-side only: they neither reach the spec nor its hash.
+  assert.equal(s!.virtiofs.map((m) => Object.keys(m).sort()), [['hostPath', 'mountPoint', 'tag'], ['hostPath', 'mountPoint', 'options', 'tag']]);
+  const tmp = join(scratch, 'virtiofs.xml');
+  writeFileSync(tmp, xml);
+  const r = await exec('virt-xml-validate', [tmp, 'domain'], { okCodes: [0, 1, 2, 3, 4, 5] });
+  assert.is(r.code, 0, `${r.stderr}${r.stdout}`);
+});
+
 test('TCG: no host-passthrough, maximum CPU with optional features, type qemu', () => {
   const p = localUserPlan();
   p.cpu.features = ['+sse4.2'];

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -352,11 +352,39 @@ test('the real slurm-controller suite on a controller-only cluster: compute chec
   assert.is(r.status, 'pass');
 });
 
+test('the real virtio-fs suite against this machine: a plain directory is not virtiofs, rw access and owner/mode are checked, a node without mounts skips', async () => {
+  const me = hostname();
+  const shared = await mkdtemp(join(tmpdir(), 'pharos-vfs-suite-'));
+  try {
+    await chmod(shared, 0o755);
+    const run = async (mode: string) => {
+      const withMount = { ...node(me, 'controller', '127.0.0.1'), name: me };
+      withMount.virtiofs = [{ tag: 'data', hostPath: shared, mountPoint: shared, owner: 'root', group: 'root', mode, options: 'rw,relatime' }];
+      const local = plan([withMount, { ...node(me, 'compute', '127.0.0.1'), name: `${me}-c` }]);
+      return runSuite({ suite: await loadSuite(SUITES, 'virtio-fs'), cluster: local, access: accessFor(local), keyFile: sshd.keyFile, knownHostsFile: sshd.knownHosts });
+    };
+    const r = await run('0755');
+    const statuses = r.checks.map((c) => `${c.check}:${c.status}`).sort();
+    assert.equal(statuses, ['access:pass', 'access:skip', 'mounted:fail', 'mounted:skip', 'owner-mode:pass', 'owner-mode:skip'], renderFailures([r]));
+    const mountedFail = r.checks.find((c) => c.check === 'mounted' && c.status === 'fail')!;
+    assert.match(mountedFail.message, `${shared} on ${me} is`);
+    assert.match(mountedFail.message, 'not virtiofs (tag data)');
+    assert.match(r.checks.find((c) => c.check === 'access' && c.status === 'skip')!.message, 'no virtio-fs mounts on');
+    assert.equal(await readdir(shared), [], 'the rw probe file was removed');
+    const wrong = await run('0700');
+    const om = wrong.checks.find((c) => c.check === 'owner-mode' && c.status !== 'skip')!;
+    assert.is(om.status, 'fail', renderFailures([wrong]));
+    assert.match(om.message, 'has mode 755, expected 0700');
+  } finally {
+    await rm(shared, { recursive: true, force: true });
+  }
+});
+
 test('every suite under tests/suites loads with valid headers', async () => {
   const suites = await listSuites(SUITES);
   assert.equal(
     suites.map((s) => s.name),
-    ['basic-infrastructure', 'gres', 'monitoring', 'shared-storage', 'slurm-compute', 'slurm-controller'],
+    ['basic-infrastructure', 'gres', 'monitoring', 'shared-storage', 'slurm-compute', 'slurm-controller', 'virtio-fs'],
   );
   for (const s of suites) {
     assert.ok(s.checks.length > 0, s.name);
