@@ -65,6 +65,7 @@ const computes = (c: ClusterPlan): boolean => hpc(c) && c.nodes.some((n) => n.ro
  */
 export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   { role: 'base', hosts: 'hpc', after: [], suites: ['basic-infrastructure'], when: hpc },
+  { role: 'virtio-fs', hosts: 'hpc', after: ['base'], suites: ['virtio-fs'], when: (c) => hpc(c) && c.nodes.some((n) => n.virtiofs.length > 0) },
   { role: 'munge', hosts: 'hpc', after: ['base'], suites: ['slurm-controller'], when: hpc },
   { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], suites: ['shared-storage'], when: (c) => hpc(c) && nfs(c) },
   { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], suites: ['slurm-controller'], when: hpc },

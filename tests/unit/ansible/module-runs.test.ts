@@ -58,6 +58,12 @@ const BUDGET: Record<string, number> = {
   monitoring: 8,
   // per mount (each task loops over virtiofs_mounts); none on a node without mounts
   'virtio-fs': 4,
+  // per user: group, user, key file; once: home root (one host), sshd drop-in, key directory
+  users: 8,
+  // on the controller: MariaDB settings, start, database + credential, slurmdbd.conf, start, registrations
+  'slurm-accounting': 8,
+  // cleanup (one shell), the three Pharos scripts; the user's scripts (none in the local default)
+  'slurm-job-scripts': 9,
 };
 
 test('deploy roles of the local default stay within their module-run budget', () => {
