@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadConfigText } from '../../../lib/config/load.js';
 import { migrateText } from '../../../lib/config/migrate.js';
 import { planSystem } from '../../../lib/config/plan.js';
+import { planText } from '../../../lib/config/render-plan.js';
 import { PharosError, type ErrorDetail } from '../../../lib/errors.js';
 import { samplesDir } from '../../fixtures/shared.js';
 import { HOST } from './helpers.js';
@@ -68,6 +69,7 @@ test('test-slurm-accounting.yaml: accounting on, frequency kept, database/storag
   for (const r of l.compat) assert.not.match(r.message, 'not in Pharos yet');
   const p = planSystem(l, { env: {} }).clusters[0]!;
   assert.equal(p.slurm!.accounting, { enabled: true, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 });
+  assert.match(planText(planSystem(l, { env: {} })), /\n  accounting     on: slurmdbd \+ MariaDB on the controller, account pharos, samples every 30s\n/);
 });
 
 test('test-slurm-accounting.yaml: pharos migrate writes slurm_config.accounting, which loads with no rewrite', () => {
