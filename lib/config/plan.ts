@@ -224,10 +224,10 @@ function usersPlan(h: HpcCluster): UserPlan[] {
   }));
 }
 
-function slurmPlan(h: HpcCluster, configPath: string): SlurmPlan {
+function slurmPlan(h: HpcCluster, loaded: LoadedConfig): SlurmPlan {
   const sc = h.slurm_config;
-  const field = 'clusters.hpc.slurm_config';
-  const dir = dirname(configPath);
+  const field = ['clusters', 'hpc', 'slurm_config'];
+  const dir = dirname(loaded.path);
   return {
     partitions: sc.partitions,
     defaultPartition: sc.default_partition,
@@ -237,8 +237,8 @@ function slurmPlan(h: HpcCluster, configPath: string): SlurmPlan {
       defaultAccount: sc.accounting?.default_account ?? DEFAULT_ACCOUNT,
       jobAcctGatherFrequency: sc.accounting?.job_acct_gather_frequency ?? DEFAULT_JOBACCT_FREQUENCY,
     },
-    prolog: readUserScripts(sc.prolog, `${field}.prolog`, configPath, dir),
-    epilog: readUserScripts(sc.epilog, `${field}.epilog`, configPath, dir),
+    prolog: readUserScripts(sc.prolog, [...field, 'prolog'], loaded.path, dir, loaded.locate),
+    epilog: readUserScripts(sc.epilog, [...field, 'epilog'], loaded.path, dir, loaded.locate),
   };
 }
 
@@ -285,7 +285,7 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
       users: c.key === 'hpc' ? usersPlan(c.cfg as HpcCluster) : [],
     };
     if (c.key === 'hpc') {
-      plan.slurm = slurmPlan(c.cfg as HpcCluster, loaded.path);
+      plan.slurm = slurmPlan(c.cfg as HpcCluster, loaded);
     } else {
       const k = (c.cfg as CloudCluster).kubernetes_config;
       plan.kubernetes = { cni: k.cni, ingress: k.ingress, storageClass: k.storage_class };

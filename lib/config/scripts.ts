@@ -10,6 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { PharosError } from '../errors.js';
 import type { SlurmScriptPlan } from '../model.js';
+import { fieldPath, type Locator, type Path } from './rules.js';
 
 export const MAX_SCRIPT_BYTES = 64 * 1024;
 
@@ -20,45 +21,54 @@ export function scriptName(index: number, path: string): string {
   return `50-user-${String(index + 1).padStart(2, '0')}-${base}`;
 }
 
-function refuse(configPath: string, field: string, path: string, message: string, hint: string): never {
-  throw new PharosError(`${configPath}: ${field}: ${path}: ${message}`, {
-    problems: [{ file: configPath, field, message: `${path}: ${message}`, expected: 'a regular file of at most 64 KiB, UTF-8 text starting with #!', hint }],
+interface Where {
+  configPath: string;
+  field: Path;
+  locate?: Locator | undefined;
+}
+
+function refuse(w: Where, path: string, message: string, hint: string): never {
+  // Worded like the loader's report (load.ts), which this check extends to the files the config names.
+  throw new PharosError(`${w.configPath}: 1 problem in the cluster config`, {
+    problems: [
+      { file: w.configPath, ...w.locate?.(w.field), field: fieldPath(w.field), message: `${path}: ${message}`, expected: 'a regular file of at most 64 KiB, UTF-8 text starting with #!', hint },
+    ],
     exitCode: 2,
   });
 }
 
-/** Reads the scripts of `field` (e.g. `clusters.hpc.slurm_config.prolog`),
- *  relative paths against `configDir`. */
-export function readUserScripts(paths: readonly string[] | undefined, field: string, configPath: string, configDir: string): SlurmScriptPlan[] {
+/** Reads the scripts of `field` (e.g. `['clusters', 'hpc', 'slurm_config', 'prolog']`),
+ *  relative paths against `configDir`; `locate` gives a problem its line. */
+export function readUserScripts(paths: readonly string[] | undefined, field: Path, configPath: string, configDir: string, locate?: Locator): SlurmScriptPlan[] {
   return (paths ?? []).map((given, i) => {
-    const f = `${field}[${i}]`;
+    const f: Where = { configPath, field: [...field, i], locate };
     const path = resolve(configDir, given);
     let size: number;
     try {
       const st = statSync(path);
-      if (!st.isFile()) refuse(configPath, f, path, st.isDirectory() ? 'is a directory' : 'is not a regular file', 'name the script file itself');
+      if (!st.isFile()) refuse(f, path, st.isDirectory() ? 'is a directory' : 'is not a regular file', 'name the script file itself');
       size = st.size;
     } catch (e) {
       if (e instanceof PharosError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      refuse(configPath, f, path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(e)})`, `a relative path is read from the config file's directory (${configDir})`);
+      refuse(f, path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(e)})`, `a relative path is read from the config file's directory (${configDir})`);
     }
-    if (size > MAX_SCRIPT_BYTES) refuse(configPath, f, path, `is ${size} bytes, more than 64 KiB`, 'a prolog runs before every job: keep it short, and let it call a program on shared storage');
+    if (size > MAX_SCRIPT_BYTES) refuse(f, path, `is ${size} bytes, more than 64 KiB`, 'a prolog runs before every job: keep it short, and let it call a program on shared storage');
     let buf: Buffer;
     try {
       buf = readFileSync(path);
     } catch (e) {
-      refuse(configPath, f, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check its permissions');
+      refuse(f, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check its permissions');
     }
-    if (buf.length > MAX_SCRIPT_BYTES) refuse(configPath, f, path, `is ${buf.length} bytes, more than 64 KiB`, 'keep it short');
+    if (buf.length > MAX_SCRIPT_BYTES) refuse(f, path, `is ${buf.length} bytes, more than 64 KiB`, 'keep it short');
     let content: string;
     try {
       content = new TextDecoder('utf-8', { fatal: true }).decode(buf);
     } catch {
-      refuse(configPath, f, path, 'is not UTF-8 text', 'a prolog or epilog is a script, not a binary');
+      refuse(f, path, 'is not UTF-8 text', 'a prolog or epilog is a script, not a binary');
     }
-    if (content.includes('\0')) refuse(configPath, f, path, 'holds a NUL byte: not a text file', 'a prolog or epilog is a script, not a binary');
-    if (!content.startsWith('#!')) refuse(configPath, f, path, 'does not start with #!', 'begin it with an interpreter line, e.g. #!/bin/sh');
+    if (content.includes('\0')) refuse(f, path, 'holds a NUL byte: not a text file', 'a prolog or epilog is a script, not a binary');
+    if (!content.startsWith('#!')) refuse(f, path, 'does not start with #!', 'begin it with an interpreter line, e.g. #!/bin/sh');
     return { name: scriptName(i, path), path, content };
   });
 }

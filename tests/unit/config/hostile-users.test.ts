@@ -153,9 +153,10 @@ for (const [what, path, msg] of [
     assert.is(e.exitCode, 2);
     assert.is(e.problems.length, 1);
     const p = e.problems[0]!;
-    assert.equal([p.file, p.field], [cfgFile, 'clusters.hpc.slurm_config.prolog[1]']);
+    assert.equal([p.file, p.line, p.field], [cfgFile, 28, 'clusters.hpc.slurm_config.prolog[1]']);
+    assert.ok((p.column ?? 0) > 15, `located at the item: ${JSON.stringify(p)}`);
     assert.ok(p.message.startsWith(`${path}: `) && p.message.includes(msg), p.message);
-    assert.match(e.message, 'clusters.hpc.slurm_config.prolog[1]');
+    assert.is(e.message, `${cfgFile}: 1 problem in the cluster config`);
   });
 }
 
