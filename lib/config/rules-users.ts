@@ -15,8 +15,8 @@ export const SYSTEM_ACCOUNTS: ReadonlySet<string> = new Set([
   'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data',
   'backup', 'list', 'irc', 'gnats', 'nobody', 'nogroup', '_apt', 'messagebus', 'sshd', 'polkitd', 'tss',
   'statd', '_rpc', 'ntp', '_chrony', 'avahi', 'dnsmasq', 'uuidd', 'tcpdump',
-  'slurm', 'munge', 'mysql', 'prometheus', 'node_exporter', 'node-exp', 'grafana', 'beegfs', 'nvidia-persistenced',
-  'admin', 'debian', 'pharos',
+  'slurm', 'munge', 'mysql', 'prometheus', 'grafana', 'beegfs', 'nvidia-persistenced',
+  'admin', 'debian',
 ]);
 
 /** Groups a config user may not be put in: membership would give root-equivalent
