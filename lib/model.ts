@@ -131,10 +131,47 @@ export interface NetworkPlan {
   bridge: string;
 }
 
+/** Slurm accounting (`slurm_config.accounting`; absent: off). The database
+ *  (MariaDB on the controller) and its password are the role's, per cluster. */
+export interface AccountingPlan {
+  enabled: boolean;
+  /** Account the configured users are registered under (default `pharos`). */
+  defaultAccount: string;
+  /** Seconds between samples of a running job (default 30). */
+  jobAcctGatherFrequency: number;
+}
+
+/** One of the user's own prolog/epilog scripts, read when the plan is made
+ *  (lib/config/scripts.ts), so a changed script changes the plan. */
+export interface SlurmScriptPlan {
+  /** File name on the node: `50-user-NN-<basename>` (only `[a-z0-9._-]`). */
+  name: string;
+  /** Absolute path on the host it was read from. */
+  path: string;
+  content: string;
+}
+
 export interface SlurmPlan {
   partitions: string[];
   defaultPartition: string;
   maxJobTime: string;
+  accounting: AccountingPlan;
+  prolog: SlurmScriptPlan[];
+  epilog: SlurmScriptPlan[];
+}
+
+/** A user of the cluster (`clusters.hpc.users`), the same on every node. */
+export interface UserPlan {
+  name: string;
+  uid: number;
+  /** Primary group id; the group is named like the user (default: the uid). */
+  gid: number;
+  /** Supplementary groups. */
+  groups: string[];
+  /** OpenSSH public key lines from the config (the cluster key is added by the role). */
+  sshKeys: string[];
+  /** Login shell (default `/bin/bash`). */
+  shell: string;
 }
 
 export interface StoragePlan {
@@ -170,6 +207,8 @@ export interface ClusterPlan {
   network: NetworkPlan;
   nodes: NodePlan[];
   slurm?: SlurmPlan;
+  /** Users made on every node (`clusters.hpc.users`); none for a cloud cluster. */
+  users: UserPlan[];
   storage: StoragePlan;
   monitoring: MonitoringPlan;
   kubernetes?: { cni: string; ingress: string; storageClass: string };

@@ -13,6 +13,7 @@ import type { PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
 import { groupTable } from '../lib/inventory/groups.js';
 import { HostLocks } from './host-locks.js';
+import { readPublicKey } from '../lib/cluster/access.js';
 import { deployRoles, runDeployRole } from './roles.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 
@@ -57,7 +58,8 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         const v = ctx.deps[name] as VmOut;
         nodes.set(name, { host: v.sshHost, port: v.sshPort });
       }
-      const inv = buildInventory(plan, { nodes, user: 'root', keyFile: keys.privateKey, knownHostsFile: keys.knownHosts });
+      const publicKey = readPublicKey(keys.publicKey);
+      const inv = buildInventory(plan, { nodes, user: 'root', keyFile: keys.privateKey, knownHostsFile: keys.knownHosts, ...(publicKey ? { publicKey } : {}) });
       return { ...(await writeInventory(inv, dir)), groups: groupTable(inv) };
     },
   });

@@ -15,6 +15,7 @@
  *   under the name whatever the endpoint (`HostKeyAlias`; the suites' default).
  * - Identity: the cluster's own key pair and known_hosts (`ClusterPaths`).
  */
+import { readFileSync } from 'node:fs';
 import type { NetworkMode, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import type { ClusterState, VmRecord } from './state.js';
@@ -36,6 +37,9 @@ export interface SshAccess {
   user: string;
   keyFile: string;
   knownHostsFile: string;
+  /** The cluster key's public line (`keyFile` + `.pub`), which the roles
+   *  authorize for every configured user; absent before the key is made. */
+  publicKey?: string;
 }
 
 /** The endpoint a VM of a cluster in `mode` is given (`sshPort`: the forward
@@ -52,8 +56,26 @@ export function accessOf(vm: Pick<VmRecord, 'sshHost' | 'sshPort'>): NodeAccess 
 }
 
 /** Every VM of `state` (none without state), with the cluster's key and pinned known_hosts. */
-export function accessFromState(state: ClusterState | undefined, paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>, user = 'root'): SshAccess {
+export function accessFromState(
+  state: ClusterState | undefined,
+  paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'> & Partial<Pick<ClusterPaths, 'publicKey'>>,
+  user = 'root',
+): SshAccess {
   const nodes = new Map<string, NodeAccess>();
   for (const vm of Object.values(state?.vms ?? {})) nodes.set(vm.name, accessOf(vm));
-  return { nodes, user, keyFile: paths.privateKey, knownHostsFile: paths.knownHosts };
+  const access: SshAccess = { nodes, user, keyFile: paths.privateKey, knownHostsFile: paths.knownHosts };
+  const pub = paths.publicKey === undefined ? undefined : readPublicKey(paths.publicKey);
+  if (pub !== undefined) access.publicKey = pub;
+  return access;
+}
+
+/** The first line of a public key file, or undefined when there is none yet. */
+export function readPublicKey(file: string): string | undefined {
+  try {
+    const line = readFileSync(file, 'utf8').split('\n')[0]!.trim();
+    return line === '' ? undefined : line;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PharosError(`cannot read the cluster's public key ${file}: ${(e as Error).message}`, { hint: 'pharos build ssh:CLUSTER makes the key pair again' });
+  }
 }

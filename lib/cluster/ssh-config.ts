@@ -8,9 +8,24 @@
  * these as `-o` options; `pharos ssh-config` prints them as `Host` blocks for
  * plain `ssh -F`, `scp`, `rsync` and editors' remote plugins.
  */
+import { PharosError } from '../errors.js';
 import type { ClusterState, VmRecord } from './state.js';
 import { accessOf } from './access.js';
 import type { ClusterPaths } from './paths.js';
+
+/** A login name `pharos ssh -l` and `ssh-config -l` accept: a POSIX user name
+ *  as `clusters.hpc.users[].name` has it (the schema's posixName), so no value
+ *  can add an option or a line to ssh's config. */
+export const LOGIN_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** Throws a usage error (exit 2) for a login name that is not one. */
+export function assertLoginName(user: string): void {
+  if (LOGIN_NAME.test(user)) return;
+  throw new PharosError(`-l ${JSON.stringify(user)}: not a user name`, {
+    hint: 'a lower-case letter or _, then lower-case letters, digits, _ or -, at most 32 characters: root, or a user of clusters.hpc.users',
+    exitCode: 2,
+  });
+}
 
 /** OpenSSH options (name, value) that reach `vm` of `state` as `user`, trusting only the pinned host key. */
 export function sshOptions(vm: VmRecord, paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>, user: string): [string, string][] {

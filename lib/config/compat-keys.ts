@@ -10,7 +10,9 @@
 const NEVER_READ = 'ai-how never read it';
 const NAMES = 'ai-how never read it; Pharos names VMs `<cluster>-controller`, `<cluster>-compute-NN`, `<cluster>-cpu-worker-NN`';
 const ROLE = 'ai-how never read it; a node\'s role follows from where it is listed';
-const ACCOUNTING = 'Slurm accounting is not in Pharos yet (slurm.conf says AccountingStorageType=accounting_storage/none)';
+/** A node's accounting keys (the controller's are mapped, compat-accounting.ts). */
+const PER_CLUSTER = 'accounting is per cluster: `slurm_config.accounting: {enabled: true}`';
+const DB = 'Pharos runs MariaDB on the controller with a database password generated per cluster (never in the config or an image)';
 
 /** Reasons keyed by key name; a section lists the keys it knows. */
 export type KeyTable = Readonly<Record<string, string>>;
@@ -59,11 +61,8 @@ export const STORAGE_PREFIX_REASON = 'ai-how never read it; Pharos names the sto
 export const SLURM_KEYS: KeyTable = {
   gres_types: 'ai-how never read it; Pharos always sets GresTypes=gpu',
   container_plugin_enabled: 'the Slurm container plugin is not in Pharos yet',
-  accounting: ACCOUNTING,
-  enable_accounting: ACCOUNTING,
-  accounting_storage_type: ACCOUNTING,
-  job_acct_gather_type: ACCOUNTING,
-  slurmdbd: ACCOUNTING,
+  // accounting, enable_accounting, accounting_storage_type, job_acct_gather_type
+  // and slurmdbd are mapped or dropped by compat-accounting.ts.
 };
 
 export const NODE_KEYS: KeyTable = {
@@ -74,10 +73,10 @@ export const NODE_KEYS: KeyTable = {
   monitoring_role: 'ai-how never read it; monitoring is set per cluster (`monitoring`)',
   gpu: 'ai-how never read it; GPUs are `pcie_passthrough` devices or `emulated_gpus` (MIG is not in Pharos yet)',
   container_runtime: 'a container runtime is not in Pharos yet: the hpc-compute image has none, and no config field adds one',
-  enable_accounting: ACCOUNTING,
-  enable_database: ACCOUNTING,
-  database: ACCOUNTING,
-  slurm_accounting: ACCOUNTING,
+  enable_accounting: PER_CLUSTER,
+  enable_database: DB,
+  database: DB,
+  slurm_accounting: PER_CLUSTER,
   munge: 'ai-how never read it; Pharos always sets up munge with one key per cluster',
 };
 

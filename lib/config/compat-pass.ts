@@ -8,7 +8,7 @@ import type { ErrorDetail } from '../errors.js';
 import { fieldPath, type Path } from './rules.js';
 import type * as K from './compat-keys.js';
 
-export type CompatRule = 'rename' | 'flatten' | 'default' | 'remove-cluster' | 'emulated-gpus' | 'readonly' | 'ignored';
+export type CompatRule = 'rename' | 'flatten' | 'default' | 'remove-cluster' | 'emulated-gpus' | 'readonly' | 'accounting' | 'ignored';
 
 /** One rewrite (or one group of ignored keys): a warning, or under --strict an error. */
 export interface CompatRewrite extends ErrorDetail {

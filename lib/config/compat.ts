@@ -13,7 +13,8 @@
  * worker `ip_address` → `ip`; node `image_path` → `base_image_path`; virtio-fs
  * `readonly` → `options: ro`; missing `version`/`metadata`/`slurm_config`/
  * `kubernetes_config` get defaults; a cloud cluster without workers is
- * removed; `gres.gpu.count` → `emulated_gpus` where no GPU is passed through.
+ * removed; `gres.gpu.count` → `emulated_gpus` where no GPU is passed through;
+ * ai-how's accounting switches → `slurm_config.accounting` (compat-accounting.ts).
  */
 import { basename, extname } from 'node:path';
 import { isMap, isScalar, isSeq, Scalar, YAMLSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
@@ -21,6 +22,7 @@ import type { ErrorDetail } from '../errors.js';
 import type { Path } from './rules.js';
 import * as K from './compat-keys.js';
 import { find, insert, keys, mapAt, Pass, renameKey, scalarValue, type CompatRewrite } from './compat-pass.js';
+import { collectAccounting } from './compat-accounting.js';
 
 export type { CompatRewrite, CompatRule } from './compat-pass.js';
 
@@ -107,6 +109,7 @@ function hpc(pass: Pass, c: YAMLMap): void {
   const path: Path = ['clusters', 'hpc'];
   pass.ignoreKnown(c, path, K.HPC_KEYS);
   network(pass, c, path);
+  const accounting = collectAccounting(pass, c, path);
   const ctrl = mapAt(c, 'controller');
   if (ctrl) node(pass, ctrl, [...path, 'controller'], 'controller');
   const group = find(c, 'compute_nodes')?.value;
@@ -126,6 +129,7 @@ function hpc(pass: Pass, c: YAMLMap): void {
     insert(c, 'slurm_config', sc);
     pass.add('default', [...path, 'slurm_config'], find(c, 'name')?.key ?? c, `no \`slurm_config\`: added one partition \`${K.DEFAULT_PARTITION}\` (the default partition, with every compute node and no time limit)`);
   }
+  accounting.place();
 }
 
 /** Number of workers, or undefined when the form is not one this pass understands. */

@@ -19,7 +19,7 @@ import type { ClusterConfig } from './types.js';
 import { expandDocument } from './expand.js';
 import { checkAliases } from './aliases.js';
 import { closest } from './hints.js';
-import { checkRules, fieldPath, type HostCapacity, type Path } from './rules.js';
+import { checkRules, fieldPath, type HostCapacity, type Locator, type Path } from './rules.js';
 import { applyCompat, strictDetail, type CompatRewrite } from './compat.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,6 +39,8 @@ export interface LoadedConfig {
   compat: CompatRewrite[];
   /** The expanded document as YAML text (what `pharos render` prints). */
   rendered: string;
+  /** Source position of a field (the plan's checks of the files the config names use it). */
+  locate?: Locator;
 }
 
 export interface LoadOptions {
@@ -363,7 +365,7 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
   const config = data as ClusterConfig;
   const rules = checkRules(config, file, locate, opts.host ?? hostCapacity());
   if (rules.errors.length) fail(file, rules.errors);
-  return { path: file, root, config, warnings: sortDetails(rules.warnings), compat, rendered: doc.toString() };
+  return { path: file, root, config, warnings: sortDetails(rules.warnings), compat, rendered: doc.toString(), locate };
 }
 
 /** Reads and validates a cluster config file. Throws one PharosError listing every problem. */

@@ -22,6 +22,10 @@
  *   nfs (hpc); cloud clusters have none.
  * - Monitoring: prometheus and node_exporter on, grafana off, dcgm on when a
  *   node has a real GPU passed through.
+ * - Slurm accounting: off unless `slurm_config.accounting.enabled`; account
+ *   `pharos`, samples every 30 s. Users: gid = uid, shell /bin/bash. The
+ *   user's prolog/epilog scripts are read here (scripts.ts), relative paths
+ *   against the config file's directory, so their content is in the plan.
  * - `user` network mode: SSH of VM i of cluster c forwarded from 127.0.0.1 port
  *   22200 + 100·c + i (c = 0 for hpc, 1 for cloud; i in node order). This is
  *   the port a VM is first given; when it is busy (another program, another
@@ -40,8 +44,10 @@ import type {
   NetworkPlan,
   NodePlan,
   PciDevicePlan,
+  SlurmPlan,
   StoragePlan,
   SystemPlan,
+  UserPlan,
 } from '../model.js';
 import { hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
@@ -49,11 +55,15 @@ import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDev
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
 import { netmask, nthAddress, parseSubnet } from './ip.js';
 import { fieldPath } from './rules.js';
+import { readUserScripts } from './scripts.js';
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SUITE = 'bookworm';
 export const SSH_PORT_BASE = 22200;
+export const DEFAULT_ACCOUNT = 'pharos';
+export const DEFAULT_JOBACCT_FREQUENCY = 30;
+export const DEFAULT_SHELL = '/bin/bash';
 
 /** Locally administered unicast MAC from a hash of `name`. */
 export function macFor(name: string): string {
@@ -207,6 +217,35 @@ function storagePlan(c: ConfigCluster): StoragePlan {
   return plan;
 }
 
+function usersPlan(h: HpcCluster): UserPlan[] {
+  return (h.users ?? []).map((u) => ({
+    name: u.name,
+    uid: u.uid,
+    gid: u.gid ?? u.uid,
+    groups: [...(u.groups ?? [])],
+    sshKeys: [...(u.ssh_public_keys ?? [])],
+    shell: u.shell ?? DEFAULT_SHELL,
+  }));
+}
+
+function slurmPlan(h: HpcCluster, loaded: LoadedConfig): SlurmPlan {
+  const sc = h.slurm_config;
+  const field = ['clusters', 'hpc', 'slurm_config'];
+  const dir = dirname(loaded.path);
+  return {
+    partitions: sc.partitions,
+    defaultPartition: sc.default_partition,
+    maxJobTime: sc.max_job_time ?? 'UNLIMITED',
+    accounting: {
+      enabled: sc.accounting?.enabled ?? false,
+      defaultAccount: sc.accounting?.default_account ?? DEFAULT_ACCOUNT,
+      jobAcctGatherFrequency: sc.accounting?.job_acct_gather_frequency ?? DEFAULT_JOBACCT_FREQUENCY,
+    },
+    prolog: readUserScripts(sc.prolog, [...field, 'prolog'], loaded.path, dir, loaded.locate),
+    epilog: readUserScripts(sc.epilog, [...field, 'epilog'], loaded.path, dir, loaded.locate),
+  };
+}
+
 export interface PlanOptions {
   env?: NodeJS.ProcessEnv;
 }
@@ -247,10 +286,10 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
       nodes,
       storage: storagePlan(c),
       monitoring: monitoringPlan(c.cfg.monitoring, hasGpu),
+      users: c.key === 'hpc' ? usersPlan(c.cfg as HpcCluster) : [],
     };
     if (c.key === 'hpc') {
-      const sc = (c.cfg as HpcCluster).slurm_config;
-      plan.slurm = { partitions: sc.partitions, defaultPartition: sc.default_partition, maxJobTime: sc.max_job_time ?? 'UNLIMITED' };
+      plan.slurm = slurmPlan(c.cfg as HpcCluster, loaded);
     } else {
       const k = (c.cfg as CloudCluster).kubernetes_config;
       plan.kubernetes = { cni: k.cni, ingress: k.ingress, storageClass: k.storage_class };

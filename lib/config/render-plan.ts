@@ -79,6 +79,12 @@ function clusterFacts(c: ClusterPlan): [string, string][] {
     ['monitoring', Object.entries(c.monitoring).filter(([, v]) => v).map(([k]) => (k === 'nodeExporter' ? 'node_exporter' : k)).join(', ') || 'off'],
   ];
   if (c.slurm) f.push(['slurm', `partitions ${c.slurm.partitions.join(',')} (default ${c.slurm.defaultPartition}), max time ${c.slurm.maxJobTime}`]);
+  // Shown only when configured, so a plan without them reads as before.
+  const a = c.slurm?.accounting;
+  if (a?.enabled) f.push(['accounting', `on: slurmdbd + MariaDB on the controller, account ${a.defaultAccount}, samples every ${a.jobAcctGatherFrequency}s`]);
+  const scripts = [...(c.slurm?.prolog ?? []).map((s) => `prolog ${s.path}`), ...(c.slurm?.epilog ?? []).map((s) => `epilog ${s.path}`)];
+  if (scripts.length) f.push(['job scripts', scripts.join(', ')]);
+  if (c.users.length) f.push(['users', c.users.map((u) => `${u.name} (uid ${u.uid})`).join(', ')]);
   if (c.kubernetes) f.push(['kubernetes', `cni ${c.kubernetes.cni}, ingress ${c.kubernetes.ingress}, storage ${c.kubernetes.storageClass}`]);
   return f;
 }

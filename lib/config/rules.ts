@@ -7,6 +7,7 @@ import type { ErrorDetail } from '../errors.js';
 import type { ClusterConfig, HpcCluster } from './types.js';
 import { configClusters, type ConfigNode } from './nodes.js';
 import { inSubnet, ipToInt, isHostAddress, nthAddress, parseSubnet, subnetsOverlap } from './ip.js';
+import { checkUsers } from './rules-users.js';
 
 export type Path = (string | number)[];
 export type Locator = (path: Path, opts?: { key?: boolean }) => { line?: number; column?: number };
@@ -201,6 +202,7 @@ export function checkRules(cfg: ClusterConfig, file: string, locate: Locator, ho
           }),
         );
       }
+      if (h.users) errors.push(...checkUsers(h.users, ['clusters', 'hpc', 'users'], at));
       const bg = h.storage?.beegfs;
       if (bg && bg.enabled) {
         const names = new Set(c.nodes.map((n) => n.shortName));

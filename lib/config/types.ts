@@ -192,6 +192,35 @@ export type SlurmConfig = {
   default_partition: string;
   /** Slurm time: minutes, H:MM:SS, D-HH:MM:SS or UNLIMITED */
   max_job_time?: string;
+  /** Slurm accounting: slurmdbd with MariaDB on the controller (its password generated per cluster), jobacct_gather/cgroup, sacct and sreport. Absent: off. */
+  accounting?: {
+    enabled: boolean;
+    /** Account the configured users are registered under: a lower-case letter, then lower-case letters, digits, _ or -, at most 32 characters. Default pharos. */
+    default_account?: string;
+    /** Seconds between samples of a running job's usage, 1 to 3600 (default 30). */
+    job_acct_gather_frequency?: number;
+  };
+  prolog?: UserScripts;
+  epilog?: UserScripts;
+};
+
+/** Your own prolog or epilog scripts (at most 16), run on the compute nodes around each job after Pharos's own. */
+export type UserScripts = string[];
+
+/** POSIX name: a lower-case letter or _, then lower-case letters, digits, _ or -, at most 32 characters. */
+export type PosixName = string;
+
+export type ClusterUser = {
+  name: PosixName;
+  /** User id, 1000 to 60000 (Debian's range for ordinary users), the same on every node. */
+  uid: number;
+  /** Id of the user's primary group (named like the user), 1000 to 60000. Default: the uid. */
+  gid?: number;
+  /** Supplementary groups (at most 32), created where missing. */
+  groups?: PosixName[];
+  ssh_public_keys?: string[];
+  /** Login shell, an absolute path (letters, digits, _ . / + -). Default /bin/bash. */
+  shell?: string;
 };
 
 export type HpcCluster = {
@@ -206,6 +235,8 @@ export type HpcCluster = {
   controller: ControllerNode;
   compute_nodes: NodeGroup;
   slurm_config: SlurmConfig;
+  /** Users made identically on every node (at most 64), not system accounts; homes on shared storage. Each may log in with the cluster's key (pharos ssh -l USER NODE) and their own keys. */
+  users?: ClusterUser[];
 };
 
 export type CloudCluster = {

@@ -6,6 +6,7 @@ import { endpointFor, type NodeAccess } from '../cluster/access.js';
 import type { Inventory, InventoryAccess, InventoryGroup, InventoryVars } from './types.js';
 import { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
 import { virtiofsMounts } from './virtiofs.js';
+import { jobVars } from './users.js';
 
 function accessFor(cluster: ClusterPlan, node: NodePlan, access: InventoryAccess): NodeAccess {
   const a = access.nodes.get(node.name);
@@ -95,6 +96,7 @@ function buildHpc(cluster: ClusterPlan, access: InventoryAccess): Inventory {
     monitoring_node_exporter: cluster.monitoring.nodeExporter,
     monitoring_grafana: cluster.monitoring.grafana,
     monitoring_dcgm: cluster.monitoring.dcgm,
+    ...jobVars(cluster, access),
   };
   const children = ['hpc_controllers', 'hpc_compute_nodes', 'hpc_gpu_nodes'];
   const extra: InventoryGroup[] = [];

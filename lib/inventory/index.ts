@@ -13,7 +13,8 @@
  * could start a template (`{`). Deploys read the YAML form.
  *
  * Files: types.ts (the value), build.ts (from the plan), slurm.ts (Slurm
- * names, memory and GPUs), yaml.ts and ini.ts (the writers), write.ts (render
+ * names, memory and GPUs), users.ts (users, the cluster key, accounting and
+ * the user's job scripts), yaml.ts and ini.ts (the writers), write.ts (render
  * and write both).
  */
 export type { Inventory, InventoryAccess, InventoryGroup, InventoryValue, InventoryVars } from './types.js';

@@ -4,6 +4,11 @@
  *   pharos ssh [-l USER] [-t] [-N] [-L SPEC]… [-R SPEC]… [-D PORT]… NODE [COMMAND [ARG…]]
  *   pharos ssh-config [--cluster NAME] [-l USER]   (ssh -F <(pharos ssh-config) NODE; scp; rsync -e)
  *
+ * `-l USER` logs in as USER (default root) with the same cluster key: the
+ * users role authorizes it for every user of `clusters.hpc.users`, so a
+ * configured user needs no key of their own. USER must be a POSIX user name
+ * (exit 2 otherwise).
+ *
  * Everything after NODE belongs to the remote command, options included
  * (`pharos ssh controller ls -la`): `main.ts` stops parsing the global options
  * at `ssh` and the command passes what follows NODE through untouched. Both
@@ -16,7 +21,7 @@ import { PharosError } from '../../errors.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
 import { listStates } from '../../cluster/state.js';
 import { findVm } from '../../cluster/lifecycle.js';
-import { renderSshConfig, sshOptions } from '../../cluster/ssh-config.js';
+import { assertLoginName, renderSshConfig, sshOptions } from '../../cluster/ssh-config.js';
 
 interface SshOpts {
   user: string;
@@ -60,7 +65,7 @@ export function register(program: Command): void {
     .argument('[command...]', 'run this instead of a shell; its options need no --')
     // It uses no global option, and they could not follow `ssh` anyway (see main.ts).
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
-    .option('-l, --user <user>', 'remote user', 'root')
+    .option('-l, --user <user>', 'log in as USER (root, or a user of clusters.hpc.users) with the cluster key', 'root')
     .option('-t, --tty', 'allocate a terminal for COMMAND (top, htop, vim)')
     .option('-N, --forward-only', 'run no command: just keep the forwards open (Ctrl-C to close)')
     .option('-L, --local-forward <spec>', '[bind:]port:host:hostport on this machine to host:hostport seen from the VM (repeatable)', collect)
@@ -69,12 +74,14 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  pharos ssh controller                      a shell on the controller\n' +
+        '  pharos ssh controller                      a shell on the controller, as root\n' +
+        '  pharos ssh -l researcher controller        a shell as the configured user researcher (its jobs, its home)\n' +
         '  pharos ssh compute-01 ls -la /etc/slurm    options after NODE go to the command\n' +
         '  pharos ssh -N -L 9090:localhost:9090 controller   Prometheus at http://localhost:9090\n' +
         'Exit status: that of the remote command, or 255 when ssh itself fails (unknown host key, refused).',
     )
     .action(async (node: string, command: string[], o: SshOpts) => {
+      assertLoginName(o.user);
       const stateRoot = defaultStateRoot();
       const { state, vm } = await findVm(stateRoot, node);
       const paths = clusterPaths(state.cluster, stateRoot, defaultDataRoot(state.uri));
@@ -105,7 +112,7 @@ export function register(program: Command): void {
     .command('ssh-config')
     .description('print an OpenSSH config block per VM (key, pinned known_hosts): ssh -F <(pharos ssh-config) NODE, scp, rsync')
     .option('--cluster <name>', 'only this cluster (default: every cluster with state)')
-    .option('-l, --user <user>', 'remote user', 'root')
+    .option('-l, --user <user>', 'log in as USER (root, or a user of clusters.hpc.users) with the cluster key', 'root')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -116,6 +123,7 @@ export function register(program: Command): void {
         'Re-run it after a VM is recreated: forwarded ports can change.',
     )
     .action(async (o: { cluster?: string; user: string }) => {
+      assertLoginName(o.user);
       const stateRoot = defaultStateRoot();
       const states = (await listStates(stateRoot)).filter((s) => !o.cluster || s.cluster === o.cluster);
       if (o.cluster && !states.length) throw new PharosError(`cluster ${o.cluster}: not created`, { hint: 'pharos cluster status lists the clusters with state' });

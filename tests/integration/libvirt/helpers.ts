@@ -112,6 +112,7 @@ export function tinyPlan(sb: Sandbox, opts: { nodes?: number; mode?: NetworkMode
     nodes,
     storage: { shared: 'none', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
+    users: [],
   };
 }
 

@@ -40,6 +40,7 @@ function plan(): ClusterPlan {
     kind: 'hpc',
     libvirtUri: URI,
     acceleration: 'tcg',
+    users: [],
     cpu: { model: 'host-model', features: [], pinning: false, nested: false },
     memoryBacking: { hugepages: false, hugepageSize: '2M', memfd: false },
     network: { mode: 'user', subnet: '10.99.0.0/24', prefix: 24, gateway: '10.99.0.1', netmask: '255.255.255.0', libvirtName: `${PREFIX}-cluster`, bridge: 'phtvfs0' },

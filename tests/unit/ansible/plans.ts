@@ -57,9 +57,10 @@ export function localPlan(): ClusterPlan {
       node('pharos', 'compute-01', 'compute', '10.77.0.11', { emulatedGpus: 2 }),
       node('pharos', 'compute-02', 'compute', '10.77.0.12', { emulatedGpus: 2 }),
     ],
-    slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00' },
+    slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00', accounting: { enabled: true, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] },
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: true, nodeExporter: true, grafana: false, dcgm: false },
+    users: [{ name: 'researcher', uid: 2001, gid: 2001, groups: [], sshKeys: [], shell: '/bin/bash' }],
   };
 }
 
@@ -93,7 +94,7 @@ export function examplePlan(): ClusterPlan {
         vcpus: 8, memoryMiB: 16384, diskGb: 200, pcie: [gpu('0000:07:00.0', '2504'), audio('0000:07:00.1', '228e')],
       }),
     ],
-    slurm: { partitions: ['gpu', 'debug'], defaultPartition: 'gpu', maxJobTime: '24:00:00' },
+    slurm: { partitions: ['gpu', 'debug'], defaultPartition: 'gpu', maxJobTime: '24:00:00', accounting: { enabled: false, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] },
     storage: {
       shared: 'beegfs',
       mountPoint: '/mnt/beegfs',
@@ -108,6 +109,7 @@ export function examplePlan(): ClusterPlan {
       virtiofs: true,
     },
     monitoring: { prometheus: true, nodeExporter: true, grafana: false, dcgm: true },
+    users: [],
   };
 }
 
@@ -129,6 +131,7 @@ export function exampleCloudPlan(): ClusterPlan {
     ],
     storage: { shared: 'none', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
+    users: [],
     kubernetes: { cni: 'calico', ingress: 'nginx', storageClass: 'local-path' },
   };
 }
@@ -143,6 +146,7 @@ export function localAccess(): InventoryAccess {
     ]),
     user: 'root',
     keyFile: '/var/lib/pharos/clusters/pharos/id_ed25519',
+    publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeClusterKeyForTheGoldenInventory0000 pharos-pharos',
     knownHostsFile: '/var/lib/pharos/clusters/pharos/known_hosts',
   };
 }

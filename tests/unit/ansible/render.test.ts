@@ -107,7 +107,7 @@ test('controller-only cluster: slurm.conf has no node and partitions without Nod
 
 test('a default partition outside the partition list fails validation with a clear message', async () => {
   const p = localPlan();
-  p.slurm = { partitions: ['debug'], defaultPartition: 'gpu', maxJobTime: '1:00:00' };
+  p.slurm = { partitions: ['debug'], defaultPartition: 'gpu', maxJobTime: '1:00:00', accounting: { enabled: false, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] };
   try {
     const r = await render(buildInventory(p, localAccess()));
     rmSync(r.dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * the cluster state points at it, the cluster key is its authorized key, and
  * its host key is pinned the way `cluster/identity.ts` pins a VM's.
  * Options after NODE reach the remote command; -L forwards a port through the
- * pinned connection; ssh-config, as `ssh -G` resolves it and as ssh and scp
+ * pinned connection; -l takes a user name and nothing else; ssh-config, as `ssh -G` resolves it and as ssh and scp
  * use it, reaches the VM by name and short name.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +59,27 @@ test('options after NODE go to the remote command, without --', async () => {
   const f = await pharos(['ssh', '-l', sshd.user, 'sshc-node-01', 'sh', '-c', '"exit 7"']);
   assert.is(f.code, 7, f.err);
 });
+
+test('-l USER logs in as USER with the cluster key; --help says so', async () => {
+  const r = await pharos(['ssh', '-l', sshd.user, 'node-01', 'id', '-un']);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out.trim(), sshd.user);
+  const h = await pharos(['ssh', '--help']);
+  assert.match(h.out, 'pharos ssh -l researcher controller');
+  assert.match(h.out.replace(/\s+/g, ' '), 'log in as USER (root, or a user of clusters.hpc.users) with the cluster key');
+});
+
+for (const bad of ['Researcher', 'a b', '-oProxyCommand=touch', 'x\nHost *', `u${'x'.repeat(32)}`]) {
+  test(`-l ${JSON.stringify(bad)} is a usage error (exit 2) for ssh and ssh-config, and no ssh runs`, async () => {
+    for (const args of [['ssh', '-l', bad, 'node-01', 'true'], ['ssh-config', '-l', bad]]) {
+      const r = await pharos(args);
+      assert.is(r.code, 2, `${args[0]}: ${r.err}`);
+      assert.match(r.err, 'not a user name');
+      assert.not.match(r.err, '    at ');
+      assert.is(r.out, '');
+    }
+  });
+}
 
 test('-N -L forwards a local port through the pinned connection; SIGTERM closes it', async () => {
   const target: Server = createServer((s) => s.end('hello from behind the VM\n'));

@@ -31,7 +31,15 @@ test('config/local.yaml: the embedded default', async () => {
   assert.equal(c.libvirtUri, 'qemu:///system');
   assert.equal(c.storage.shared, 'nfs');
   assert.equal(c.monitoring, { prometheus: true, nodeExporter: true, grafana: false, dcgm: false });
-  assert.equal(c.slurm, { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00' });
+  assert.equal(c.slurm, {
+    partitions: ['debug'],
+    defaultPartition: 'debug',
+    maxJobTime: '1:00:00',
+    accounting: { enabled: true, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 },
+    prolog: [],
+    epilog: [],
+  });
+  assert.equal(c.users, [{ name: 'researcher', uid: 2001, gid: 2001, groups: [], sshKeys: [], shell: '/bin/bash' }]);
   assert.equal(p.baseImage, { source: 'mmdebstrap', suite: 'bookworm', mirror: 'http://deb.debian.org/debian', packages: [] });
   assert.ok(c.nodes.every((n) => n.pcie.length === 0));
 });

@@ -39,6 +39,7 @@ function planWith(devs: PciDevicePlan[]): SystemPlan {
         ],
         storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
         monitoring: { prometheus: true, nodeExporter: true, grafana: false, dcgm: true },
+        users: [],
       },
     ],
   };

@@ -81,6 +81,7 @@ export function exampleHpcPlan(): ClusterPlan {
     ],
     storage: { shared: 'beegfs', mountPoint: '/mnt/beegfs', virtiofs: true },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
+    users: [],
   };
 }
 
@@ -116,5 +117,6 @@ export function localUserPlan(): ClusterPlan {
     ],
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
+    users: [],
   };
 }

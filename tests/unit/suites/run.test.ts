@@ -62,9 +62,10 @@ function plan(nodes: NodePlan[]): ClusterPlan {
       bridge: 'virbr-t',
     },
     nodes,
-    slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: 'UNLIMITED' },
+    slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: 'UNLIMITED', accounting: { enabled: false, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] },
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: true, nodeExporter: true, grafana: false, dcgm: false },
+    users: [],
   };
 }
 
