@@ -53,6 +53,7 @@ export interface DeployRole {
 const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
 const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
 const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
+const accounting = (c: ClusterPlan): boolean => c.slurm?.accounting.enabled === true;
 /** A controller-only cluster (compute_nodes: []) gets no compute-side role. */
 const computes = (c: ClusterPlan): boolean => hpc(c) && c.nodes.some((n) => n.role === 'compute');
 
@@ -68,22 +69,28 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   { role: 'virtio-fs', hosts: 'hpc', after: ['base'], suites: ['virtio-fs'], when: (c) => hpc(c) && c.nodes.some((n) => n.virtiofs.length > 0) },
   { role: 'munge', hosts: 'hpc', after: ['base'], suites: ['slurm-controller'], when: hpc },
   { role: 'nfs-server', hosts: 'hpc_controllers', after: ['base'], suites: ['shared-storage'], when: (c) => hpc(c) && nfs(c) },
-  { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge'], uses: ['slurm-common'], suites: ['slurm-controller'], when: hpc },
+  // slurmdbd must know the cluster before slurmctld registers with it.
+  { role: 'slurm-accounting', hosts: 'hpc_controllers', after: ['munge'], suites: ['accounting'], when: (c) => hpc(c) && accounting(c) },
+  { role: 'slurm-controller', hosts: 'hpc_controllers', after: ['munge', 'slurm-accounting'], uses: ['slurm-common'], suites: ['slurm-controller'], when: hpc },
   { role: 'nfs-client', hosts: 'hpc_compute_nodes', after: ['nfs-server'], suites: ['shared-storage'], when: (c) => computes(c) && nfs(c) },
   // beegfs-common makes and reads the connection secret on the management node.
   { role: 'beegfs-mgmt', hosts: 'beegfs_mgmt', after: ['base'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
   { role: 'beegfs-meta', hosts: 'beegfs_meta', after: ['beegfs-mgmt'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
   { role: 'beegfs-storage', hosts: 'beegfs_storage', after: ['beegfs-meta'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
   { role: 'beegfs-client', hosts: 'beegfs_clients', after: ['beegfs-storage'], uses: ['beegfs-common'], reaches: ['beegfs_mgmt'], suites: [], when: (c) => hpc(c) && beegfs(c) },
+  // Homes live on the shared storage: its server and clients come first.
+  { role: 'users', hosts: 'hpc', after: ['nfs-server', 'nfs-client', 'beegfs-client'], suites: ['users'], when: (c) => hpc(c) && c.users.length > 0 },
   { role: 'nvidia-gpu-drivers', hosts: 'hpc_gpu_nodes', after: ['base'], suites: [], when: (c) => hpc(c) && hasRealGpu(c) },
+  // slurm.conf names prolog.d/epilog.d and the health check: they exist before slurmd reads it.
+  { role: 'slurm-job-scripts', hosts: 'hpc_compute_nodes', after: ['nfs-client', 'beegfs-client'], suites: ['job-scripts'], when: computes },
   {
     role: 'slurm-compute',
     hosts: 'hpc_compute_nodes',
-    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'nvidia-gpu-drivers'],
+    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts'],
     uses: ['slurm-common'],
     // sinfo and scontrol resume run on the controller.
     reaches: ['hpc_controllers'],
-    suites: ['slurm-compute', 'gres'],
+    suites: ['slurm-compute', 'gres', 'cgroup-isolation'],
     when: computes,
   },
   { role: 'monitoring', hosts: 'hpc', after: ['base'], suites: ['monitoring'], when: hpc },

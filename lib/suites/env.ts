@@ -21,6 +21,10 @@
  *   PHAROS_SHARED_KIND      nfs | beegfs | none
  *   PHAROS_PROMETHEUS       1 when Prometheus runs on the controller, else 0
  *   PHAROS_NODE_EXPORTER    1 when node exporter runs on every node, else 0
+ *   PHAROS_USERS            `name:uid:gid` of each configured user
+ *   PHAROS_HOME_ROOT        where their homes are (`/shared/home`)
+ *   PHAROS_ACCOUNTING       1 when slurmdbd keeps accounting, else 0
+ *   PHAROS_ACCOUNT          the account users are registered under
  * Per check run (see nodeEnv):
  *   PHAROS_NODE, PHAROS_NODE_DOMAIN, PHAROS_NODE_IP, PHAROS_NODE_ROLE
  *   PHAROS_NODE_VIRTIOFS    this node's virtio-fs mounts, space-separated
@@ -56,6 +60,12 @@ export function gpuCount(n: NodePlan): number {
   return n.emulatedGpus + realGpus(n).length;
 }
 
+/** Where the users role puts homes: `home` on the shared storage (its
+ *  `pharos_home_root`), `/home` on a cluster without one. */
+export function homeRoot(cluster: ClusterPlan): string {
+  return `${cluster.storage.mountPoint}/home`;
+}
+
 export function clusterEnv(cluster: ClusterPlan): Record<string, string> {
   const controller = cluster.nodes.find(isController);
   const computes = computeNodes(cluster);
@@ -77,6 +87,10 @@ export function clusterEnv(cluster: ClusterPlan): Record<string, string> {
     PHAROS_SHARED_KIND: cluster.storage.shared,
     PHAROS_PROMETHEUS: cluster.monitoring.prometheus ? '1' : '0',
     PHAROS_NODE_EXPORTER: cluster.monitoring.nodeExporter ? '1' : '0',
+    PHAROS_USERS: cluster.users.map((u) => `${u.name}:${u.uid}:${u.gid}`).join(' '),
+    PHAROS_HOME_ROOT: homeRoot(cluster),
+    PHAROS_ACCOUNTING: cluster.slurm?.accounting.enabled ? '1' : '0',
+    PHAROS_ACCOUNT: cluster.slurm?.accounting.defaultAccount ?? 'pharos',
   };
 }
 

@@ -53,7 +53,9 @@ export function localPlan(): ClusterPlan {
       bridge: 'pharos-br0',
     },
     nodes: [
-      node('pharos', 'controller', 'controller', '10.77.0.10'),
+      node('pharos', 'controller', 'controller', '10.77.0.10', {
+        virtiofs: [{ tag: 'pharos-data', hostPath: '/srv/pharos-data', mountPoint: '/mnt/host-data', mode: '0755', options: 'rw,relatime', create: true }],
+      }),
       node('pharos', 'compute-01', 'compute', '10.77.0.11', { emulatedGpus: 2 }),
       node('pharos', 'compute-02', 'compute', '10.77.0.12', { emulatedGpus: 2 }),
     ],
