@@ -87,12 +87,24 @@ test('slurm.conf follows slurm_config: partitions, default, MaxTime, nodes, GRES
   }
 });
 
-test('emulated GPUs: device nodes declared for systemd-tmpfiles, no device isolation', async () => {
+test('emulated GPUs: device nodes declared for systemd-tmpfiles, device isolation on; accounting and job scripts in slurm.conf', async () => {
   const r = await rendered('local');
   const tmpfiles = readFileSync(join(r.out, 'pharos-compute-01', 'pharos-gpu.conf'), 'utf8');
   assert.match(tmpfiles, /^c \/dev\/pharos-gpu0 0666 root root - 120:0$/m);
   assert.match(tmpfiles, /^c \/dev\/pharos-gpu1 0666 root root - 120:1$/m);
-  assert.match(readFileSync(join(r.out, 'pharos-controller', 'cgroup.conf'), 'utf8'), 'ConstrainDevices=no');
+  assert.match(readFileSync(join(r.out, 'pharos-controller', 'cgroup.conf'), 'utf8'), /^ConstrainDevices=yes$/m);
+  const conf = readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8');
+  for (const line of [
+    'AccountingStorageType=accounting_storage/slurmdbd',
+    'AccountingStorageHost=pharos-controller',
+    'AccountingStorageTRES=gres/gpu',
+    'JobAcctGatherType=jobacct_gather/cgroup',
+    'Prolog=/etc/slurm/prolog.d/*',
+    'Epilog=/etc/slurm/epilog.d/*',
+    'HealthCheckProgram=/usr/local/sbin/pharos-healthcheck',
+  ]) {
+    assert.ok(conf.split('\n').includes(line), `slurm.conf has ${line}`);
+  }
   assert.match(readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8'), /^NodeName=pharos-compute-02 NodeAddr=10\.77\.0\.12 CPUs=1 RealMemory=896 Gres=gpu:emulated:2 State=UNKNOWN$/m);
 });
 
