@@ -48,7 +48,7 @@ function roleRuns(role: string): number {
 }
 
 const BUDGET: Record<string, number> = {
-  base: 8,
+  base: 6,
   munge: 4,
   'nfs-server': 5,
   'slurm-controller': 2,
