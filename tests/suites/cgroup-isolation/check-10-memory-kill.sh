@@ -7,9 +7,14 @@ set -euo pipefail
 ((${PHAROS_COMPUTE_COUNT:-0} > 0)) || skip "no compute node in this cluster (controller-only)"
 # The job reports its cgroup's memory limit, then touches 256 MiB with a 64 MiB limit.
 # shellcheck disable=SC2016 # expanded inside the job
-script='cg=$(cut -d: -f3 /proc/self/cgroup); d=/sys/fs/cgroup$cg
-while [ "$d" != /sys/fs/cgroup ] && { [ ! -r "$d/memory.max" ] || [ "$(cat "$d/memory.max")" = max ]; }; do d=${d%/*}; done
-echo "limit=$(cat "$d/memory.max" 2>/dev/null || echo none) cgroup=$d"
+# The effective limit is the smallest memory.max from the job's cgroup up.
+script='d=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); limit=none; at=none
+while [ "$d" != /sys/fs/cgroup ]; do
+  v=$(cat "$d/memory.max" 2>/dev/null || echo max)
+  if [ "$v" != max ] && { [ "$limit" = none ] || [ "$v" -lt "$limit" ]; }; then limit=$v; at=$d; fi
+  d=${d%/*}
+done
+echo "limit=$limit cgroup=$at"
 python3 -c "b = bytearray(256 << 20); b[::4096] = b\"x\" * len(b[::4096]); print(\"survived\")"'
 dir=$(shared_scratch)
 trap 'rm -rf "$dir"' EXIT

@@ -1,7 +1,8 @@
 /**
  * Cluster plans written out by hand for the Ansible tests, so the golden files
  * depend on the inventory and roles only, not on the config loader.
- * `localPlan` is the embedded default (3 nodes, 1 vCPU, 1 GiB, 2 emulated GPUs
+ * `localPlan` is the embedded default (3 nodes, 1 GiB each, 1 vCPU on the
+ * controller and 2 on each compute, 2 emulated GPUs
  * per compute); `examplePlan` is the HPC cluster of
  * ai-how-configs/example-multi-gpu-clusters.yaml (two real NVIDIA GPUs).
  */
@@ -56,8 +57,8 @@ export function localPlan(): ClusterPlan {
       node('pharos', 'controller', 'controller', '10.77.0.10', {
         virtiofs: [{ tag: 'pharos-data', hostPath: '/srv/pharos-data', mountPoint: '/mnt/host-data', mode: '0755', options: 'rw,relatime', create: true }],
       }),
-      node('pharos', 'compute-01', 'compute', '10.77.0.11', { emulatedGpus: 2 }),
-      node('pharos', 'compute-02', 'compute', '10.77.0.12', { emulatedGpus: 2 }),
+      node('pharos', 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, emulatedGpus: 2 }),
+      node('pharos', 'compute-02', 'compute', '10.77.0.12', { vcpus: 2, emulatedGpus: 2 }),
     ],
     slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00', accounting: { enabled: true, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] },
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },

@@ -60,6 +60,9 @@ async function startController(dropMaxNodeCount: boolean): Promise<Controller> {
     .replace(/^SlurmUser=.*$/m, 'SlurmUser=root')
     .replace(/^SlurmctldPort=.*$/m, `SlurmctldPort=${port}`)
     .replace(/^ProctrackType=.*$/m, 'ProctrackType=proctrack/linuxproc')
+    // No slurmdbd here (the e2e accounting suite runs the real one).
+    .replace(/^AccountingStorageType=.*$/m, 'AccountingStorageType=accounting_storage/none')
+    .replace(/^AccountingStorage(Host|Port|TRES)=.*\n/gm, '')
     .replaceAll('/var/lib/slurm', join(dir, 'state'))
     .replaceAll('/var/log/slurm', join(dir, 'log'))
     .replaceAll('/run/', `${dir}/`);

@@ -23,9 +23,14 @@ test('playbookArgs: inventory, limit, tags, typed extra vars as JSON, playbook l
 
 test('deployRoles for the local default: NFS, Slurm, monitoring in dependency order', () => {
   const roles = deployRoles(localPlan());
-  assert.equal(roles.map((r) => r.role), ['base', 'munge', 'nfs-server', 'slurm-controller', 'nfs-client', 'slurm-compute', 'monitoring']);
+  assert.equal(roles.map((r) => r.role), [
+    'base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'nfs-client',
+    'users', 'slurm-job-scripts', 'slurm-compute', 'monitoring',
+  ]);
   const by = new Map(roles.map((r) => [r.role, r]));
-  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'nfs-client']);
+  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'users', 'slurm-job-scripts']);
+  assert.equal(by.get('slurm-controller')?.after, ['slurm-accounting']);
+  assert.equal(by.get('users')?.after, ['nfs-client']);
   assert.equal(by.get('nfs-client')?.after, ['nfs-server']);
   assert.is(by.get('slurm-compute')?.hosts, 'hpc_compute_nodes');
   assert.is(by.get('slurm-controller')?.hosts, 'hpc_controllers');
@@ -41,14 +46,16 @@ test('deployRoles for the example: BeeGFS chain and GPU drivers, no NFS', () => 
   assert.not.ok(names.includes('nfs-server') || names.includes('nfs-client'));
   for (const r of ['beegfs-mgmt', 'beegfs-meta', 'beegfs-storage', 'beegfs-client', 'nvidia-gpu-drivers']) assert.ok(names.includes(r), r);
   const compute = roles.find((r) => r.role === 'slurm-compute');
-  assert.equal(compute?.after, ['slurm-controller', 'beegfs-client', 'nvidia-gpu-drivers']);
+  // beegfs-client comes in through slurm-job-scripts (the prolog checks the mount).
+  assert.equal(compute?.after, ['slurm-controller', 'nvidia-gpu-drivers', 'slurm-job-scripts']);
+  assert.equal(roles.find((r) => r.role === 'slurm-job-scripts')?.after, ['beegfs-client']);
   roles.forEach((r, i) => r.after.forEach((a) => assert.ok(names.indexOf(a) < i, `${r.role} after ${a}`)));
   assert.equal(deployRoles(exampleCloudPlan()), []);
 });
 
 test('deployRoles for a controller-only cluster: no compute-side role', () => {
   const names = deployRoles(controllerOnlyPlan()).map((r) => r.role);
-  assert.equal(names, ['base', 'munge', 'nfs-server', 'slurm-controller', 'monitoring']);
+  assert.equal(names, ['base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'users', 'monitoring']);
 });
 
 test('runPlaybook: an unreachable host is one PharosError naming it', async () => {

@@ -19,7 +19,11 @@ import { HOST, rejectDetails } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'pht-vfs-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const LOCAL = readFileSync(join(REPO_ROOT, 'config', 'local.yaml'), 'utf8');
+// The local default without its own mount, so each test sets the mounts it needs.
+const LOCAL = readFileSync(join(REPO_ROOT, 'config', 'local.yaml'), 'utf8').replace(
+  /      # A host directory in the guest over virtio-fs[\s\S]*?create: true\n/,
+  '',
+);
 const MOUNTS = `      virtio_fs_mounts:
         - tag: scratch
           host_path: "../data/scratch"
