@@ -15,8 +15,11 @@ echo "$out"
 nproc=$(grep -oP 'nproc=\K[0-9]+' <<<"$out")
 node_cpus=$(grep -oP 'node_cpus=\K[0-9]+' <<<"$out")
 cpuset=$(grep -oP 'cpuset=\K\S+' <<<"$out")
+# Slurm writes no cpuset when a job has every CPU of its node.
+((node_cpus > 1)) || skip "the job's node has 1 CPU: there is no other CPU to keep the job off"
 [[ $cpuset != none ]] || fail "the job's cgroup has no cpuset: ConstrainCores is not in effect"
-[[ $cpuset == *job_* ]] || [[ $(grep -oP 'at=\K\S+' <<<"$out") == *job_* ]] || fail "the cpuset found is not the job's own cgroup"
+[[ $(grep -oP 'at=\K\S+' <<<"$out") == */job_* ]] || fail "the cpuset found is not in the job's own cgroup"
 ((nproc == 1)) || fail "a -c1 job sees ${nproc} CPUs (node has ${node_cpus})"
-((node_cpus > 1)) || echo "note: this node has 1 CPU, so confinement shows only as the job's own cpuset"
+count=$(awk -F, '{ n = 0; for (i = 1; i <= NF; i++) { split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print n }' <<<"$cpuset")
+((count == 1)) || fail "the job's cpuset ${cpuset} holds ${count} CPUs, it was given 1"
 echo "ok: a -c1 job runs in its own cpuset (${cpuset}) and sees 1 of ${node_cpus} CPU(s)"
