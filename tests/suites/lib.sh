@@ -79,6 +79,20 @@ http_get() {
   fi
 }
 
+# gpus_per_node: "NODE COUNT" per Slurm node, counted from its GRES (gpu:2,
+# gpu:a100:2 or gpu:a100:2(S:0); several gpu entries add up).
+gpus_per_node() {
+  sinfo -h -N -o '%N %G' | sort -u | awk '
+    { n = 0; split($2, parts, ",");
+      for (i in parts) if (parts[i] ~ /^gpu:/) { g = parts[i]; sub(/\(.*/, "", g); k = split(g, f, ":"); n += f[k] + 0 }
+      print $1, n }'
+}
+
+# node_with_gpus N: the first node with at least N GPUs (nothing when none has).
+node_with_gpus() {
+  gpus_per_node | awk -v want="$1" '$2 >= want { print $1; exit }'
+}
+
 # The Slurm node names of the compute partition, one per line.
 slurm_nodes() {
   sinfo -h -N -p "${PHAROS_PARTITION:-debug}" -o '%N' | sort -u

@@ -6,10 +6,7 @@ set -euo pipefail
 
 ((${PHAROS_TOTAL_GPUS:-0} > 0)) || skip "no GPUs configured in this cluster"
 # A node with two or more GPUs (isolation needs another device to deny).
-node=$(sinfo -h -N -o '%N %G' | sort -u | awk '
-  { n = 0; split($2, parts, ",");
-    for (i in parts) if (parts[i] ~ /^gpu:/) { g = parts[i]; sub(/\(.*/, "", g); k = split(g, f, ":"); n += f[k] + 0 }
-    if (n >= 2) { print $1; exit } }')
+node=$(node_with_gpus 2)
 [[ -n $node ]] || skip "no node has two GPUs (${PHAROS_GPU_COUNTS})"
 # gres.conf is the same file on every node (slurm-common writes it everywhere).
 files=$(grep -v '^#' /etc/slurm/gres.conf | grep -oP "NodeName=${node}\s.*File=\K\S+" | tr '\n' ' ')
