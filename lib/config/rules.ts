@@ -8,6 +8,10 @@ import type { ClusterConfig, HpcCluster } from './types.js';
 import { configClusters, type ConfigNode } from './nodes.js';
 import { inSubnet, ipToInt, isHostAddress, nthAddress, parseSubnet, subnetsOverlap } from './ip.js';
 import { checkUsers } from './rules-users.js';
+import { virtiofsReadOnly } from '../model.js';
+
+/** What the virtio-fs role can turn into a mount unit name (its validate.yml). */
+const VIRTIOFS_MOUNT_POINT = /^(\/+[A-Za-z0-9_:][A-Za-z0-9_.:-]*)+\/*$/;
 
 export type Path = (string | number)[];
 export type Locator = (path: Path, opts?: { key?: boolean }) => { line?: number; column?: number };
@@ -153,11 +157,37 @@ export function checkRules(cfg: ClusterConfig, file: string, locate: Locator, ho
         );
       }
       const tags = new Set<string>();
+      const mounts = new Set<string>();
       n.virtiofs.forEach((m, i) => {
+        const p = [...n.path, 'virtio_fs_mounts', i];
         if (tags.has(m.tag)) {
-          errors.push(at([...n.path, 'virtio_fs_mounts', i, 'tag'], { message: `virtio-fs tag \`${m.tag}\` is used twice on ${n.name}`, expected: 'unique tags per node' }));
+          errors.push(at([...p, 'tag'], { message: `virtio-fs tag \`${m.tag}\` is used twice on ${n.name}`, expected: 'unique tags per node' }));
         }
         tags.add(m.tag);
+        const where = m.mount_point.replace(/\/+$/, '') || '/';
+        if (mounts.has(where)) {
+          errors.push(at([...p, 'mount_point'], { message: `${where} is mounted twice on ${n.name}`, expected: 'one mount per mount point' }));
+        }
+        mounts.add(where);
+        // The guest role names a mount unit after its path: a component that
+        // starts with a dot has no plain unit name, so it is refused here first.
+        if (!VIRTIOFS_MOUNT_POINT.test(m.mount_point)) {
+          errors.push(at([...p, 'mount_point'], {
+            message: `${m.mount_point} cannot be a virtio-fs mount point`,
+            expected: 'an absolute path of letters, digits and _.:- with no component starting with a dot',
+          }));
+        }
+        // Through a read-only mount nothing can chown or chmod the shared root.
+        const ro = virtiofsReadOnly(m);
+        for (const key of ['owner', 'group', 'mode'] as const) {
+          if (ro && m[key] !== undefined) {
+            errors.push(at([...p, key], {
+              message: `${key} is set on a read-only (ro) mount of ${n.name}`,
+              expected: `no ${key} with options ro`,
+              hint: 'set the owner and mode on the host directory, or mount it rw',
+            }));
+          }
+        }
       });
       if (n.cpuCores > host.cpus) {
         warnings.push(
