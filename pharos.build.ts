@@ -66,5 +66,8 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   // Each TCG VM needs about its memory plus QEMU's own; leave 2 GiB to the host.
   const vmSlots = Math.max(1, Math.min(8, Math.floor((os.totalmem() / 2 ** 30 - 2) / 1.5)));
   // Deploys on disjoint hosts run side by side (tasks/host-locks.ts keeps the others apart).
-  return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 3, suite: 1 } };
+  // The user's job scripts are read into the plan (and the inventory): an edit
+  // under `pharos watch` reloads the graph like a config edit.
+  const readFiles = system.clusters.flatMap((c) => [...(c.slurm?.prolog ?? []), ...(c.slurm?.epilog ?? [])].map((s) => s.path));
+  return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 3, suite: 1 }, readFiles };
 }

@@ -130,6 +130,9 @@ export interface GraphDefinition {
   aliases?: Alias[];
   /** Pool name -> capacity (how many of its targets may run at once). */
   pools?: Record<string, number>;
+  /** Files the graph factory read besides the config (a config's prolog and
+   *  epilog scripts): `pharos watch` reloads the graph when one changes. */
+  readFiles?: string[];
 }
 
 /** What `pharos.build.ts` receives; its default export is `(ctx) => GraphDefinition`. */

@@ -29,8 +29,10 @@ export interface WatchOptions {
   targets: string[];
   /** Makes an engine from the current project files (called again on reload). */
   load: (fresh: boolean) => Promise<Engine>;
-  /** Files whose change reloads the graph: pharos.build.ts, the config. */
-  reloadPaths: string[];
+  /** Files whose change reloads the graph: pharos.build.ts, the config, and
+   *  the files the graph read while it was made (the user's job scripts);
+   *  asked again after each reload, since a config edit may name others. */
+  reloadPaths: () => string[];
   /** Ends the watch (Ctrl-C); a running build is aborted. */
   signal: AbortSignal;
   /** Build options per run: the run's own abort signal is passed here. */
@@ -43,8 +45,12 @@ export interface WatchOptions {
 export async function watch(o: WatchOptions): Promise<void> {
   const { watch: chokidarWatch } = await import('chokidar');
   const emit = (e: WatchEvent): void => o.onEvent?.(e);
-  const reloadSet = new Set(o.reloadPaths.map((p) => resolve(p)));
+  let reloadSet = new Set<string>();
+  const syncReload = (): void => {
+    reloadSet = new Set(o.reloadPaths().map((p) => resolve(p)));
+  };
   let engine = await o.load(false);
+  syncReload();
   const watcher = chokidarWatch([], { ignoreInitial: true, ignored: (p: string) => inIgnoredDir(p), awaitWriteFinish: false });
   let watched = new Set<string>();
   const syncPaths = async (): Promise<void> => {
@@ -82,6 +88,7 @@ export async function watch(o: WatchOptions): Promise<void> {
           needReload = false;
           try {
             engine = await o.load(true);
+            syncReload();
             emit({ type: 'reload', ok: true });
             await syncPaths();
           } catch (error) {

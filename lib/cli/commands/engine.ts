@@ -225,7 +225,7 @@ export function register(program: Command): void {
       try {
         await watch({
           targets: watched,
-          reloadPaths: [project.buildFile, project.configPath],
+          reloadPaths: () => [project.buildFile, project.configPath, ...(project.definition.readFiles ?? [])],
           signal: ac.signal,
           load: async (fresh) => {
             if (fresh) project = await loadProject(opts, { fresh: true });

@@ -34,7 +34,7 @@ test('edit -> rebuild; edits during a run queue exactly one follow-up; failures 
   let loads = 0;
   const done = watch({
     targets: ['w'],
-    reloadPaths: [join(root, 'pharos.build.ts')],
+    reloadPaths: () => [join(root, 'pharos.build.ts')],
     signal: ac.signal,
     load: async () => (loads++, createEngine({ root, definition: def, jobs: 2 })),
     build: (e, ts, signal) => e.build(ts, { signal }),
@@ -82,6 +82,49 @@ test('edit -> rebuild; edits during a run queue exactly one follow-up; failures 
 
   ac.abort();
   await done;
+});
+
+test('a file the graph read (a job script) reloads it; the list is asked again after each reload', async () => {
+  const root = tempRoot('pharos-watch-read-');
+  const a = join(root, 'prolog-a.sh');
+  const b = join(root, 'prolog-b.sh');
+  writeFileSync(a, '#!/bin/sh\n');
+  writeFileSync(b, '#!/bin/sh\n');
+  // The "config" names a first, then (after the first reload) b.
+  let named = [a];
+  const def: GraphDefinition = { targets: [target({ name: 'w', run: async () => 1 })] };
+  const events: WatchEvent[] = [];
+  const ac = new AbortController();
+  let loads = 0;
+  const done = watch({
+    targets: ['w'],
+    reloadPaths: () => named,
+    signal: ac.signal,
+    load: async () => (loads++, createEngine({ root, definition: def, jobs: 1 })),
+    build: (e, ts, signal) => e.build(ts, { signal }),
+    onEvent: (e) => events.push(e),
+  });
+  const reloads = () => events.filter((e) => e.type === 'reload' && e.ok).length;
+  // chokidar starts watching a newly added path asynchronously: each edit is
+  // repeated until the watch reacts, so a slow machine cannot miss it.
+  let n = 0;
+  const editUntil = (file: string, what: string, done: () => boolean) =>
+    waitFor(what, async () => {
+      if (done()) return true;
+      writeFileSync(file, `#!/bin/sh\necho ${++n}\n`);
+      await new Promise((r) => setTimeout(r, 250));
+      return done();
+    });
+  try {
+    await waitFor('the initial build', () => events.some((e) => e.type === 'run-done'));
+    named = [b];
+    await editUntil(a, 'a reload after the named script changed', () => reloads() >= 1);
+    await editUntil(b, 'a reload after the script named by the reloaded graph changed', () => reloads() >= 2);
+    assert.ok(loads >= 3, `loads: ${loads}`);
+  } finally {
+    ac.abort();
+    await done;
+  }
 });
 
 test('watch keeps a target\'s declared companions built too', () => {
