@@ -9,7 +9,8 @@ set -euo pipefail
 out=$(timeout 200 srun -p "${PHAROS_PARTITION:-debug}" -N1 -n1 -c1 -t 2 -J pharos-cores bash -c '
   echo "node_cpus=$(getconf _NPROCESSORS_ONLN) allowed=$(grep -oP "Cpus_allowed_list:\s*\K\S+" /proc/self/status) nproc=$(nproc)"
   cg=$(cut -d: -f3 /proc/self/cgroup); d=/sys/fs/cgroup$cg
-  while [ "$d" != /sys/fs/cgroup ] && [ ! -s "$d/cpuset.cpus" ]; do d=${d%/*}; done
+  # (cgroup files report size 0: read them, do not test -s)
+  while [ "$d" != /sys/fs/cgroup ] && [ -z "$(cat "$d/cpuset.cpus" 2>/dev/null)" ]; do d=${d%/*}; done
   echo "cpuset=$(cat "$d/cpuset.cpus" 2>/dev/null || echo none) at=$d"')
 echo "$out"
 nproc=$(grep -oP 'nproc=\K[0-9]+' <<<"$out")
