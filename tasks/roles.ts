@@ -83,10 +83,12 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   { role: 'nvidia-gpu-drivers', hosts: 'hpc_gpu_nodes', after: ['base'], suites: [], when: (c) => hpc(c) && hasRealGpu(c) },
   // slurm.conf names prolog.d/epilog.d and the health check: they exist before slurmd reads it.
   { role: 'slurm-job-scripts', hosts: 'hpc_compute_nodes', after: ['nfs-client', 'beegfs-client'], suites: ['job-scripts'], when: computes },
+  // OpenMPI's site parameters (cluster network only) are in place before slurmd takes jobs.
+  { role: 'mpi', hosts: 'hpc_compute_nodes', after: ['base'], suites: ['mpi'], when: computes },
   {
     role: 'slurm-compute',
     hosts: 'hpc_compute_nodes',
-    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts'],
+    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi'],
     uses: ['slurm-common'],
     // sinfo and scontrol resume run on the controller.
     reaches: ['hpc_controllers'],

@@ -64,6 +64,8 @@ const BUDGET: Record<string, number> = {
   'slurm-accounting': 8,
   // cleanup (one shell), the three Pharos scripts; the user's scripts (none in the local default)
   'slurm-job-scripts': 9,
+  // OpenMPI's site parameters (one template)
+  mpi: 2,
 };
 
 test('deploy roles of the local default stay within their module-run budget', () => {

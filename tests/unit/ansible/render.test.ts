@@ -2,8 +2,9 @@
  * The roles' configuration files rendered by REAL Ansible from the generated
  * inventory (render.yml on this machine, connection=local, writing only into a
  * temp dir) and compared with golden files: slurm.conf, cgroup.conf, gres.conf,
- * /etc/hosts, chrony, exports, the mount unit, Prometheus. Runs through
- * runPlaybook, so the counts of its events callback are exercised on real runs too.
+ * /etc/hosts, chrony, exports, the mount unit, Prometheus, OpenMPI's site
+ * parameters. Runs through runPlaybook, so the counts of its events callback
+ * are exercised on real runs too.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

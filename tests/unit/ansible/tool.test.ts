@@ -25,10 +25,11 @@ test('deployRoles for the local default: NFS, Slurm, monitoring in dependency or
   const roles = deployRoles(localPlan());
   assert.equal(roles.map((r) => r.role), [
     'base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'nfs-client',
-    'users', 'slurm-job-scripts', 'slurm-compute', 'monitoring',
+    'users', 'slurm-job-scripts', 'mpi', 'slurm-compute', 'monitoring',
   ]);
   const by = new Map(roles.map((r) => [r.role, r]));
-  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'users', 'slurm-job-scripts']);
+  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'users', 'slurm-job-scripts', 'mpi']);
+  assert.equal(by.get('mpi')?.after, ['base']);
   assert.equal(by.get('slurm-controller')?.after, ['slurm-accounting']);
   assert.equal(by.get('users')?.after, ['nfs-client']);
   assert.equal(by.get('nfs-client')?.after, ['nfs-server']);
@@ -47,7 +48,7 @@ test('deployRoles for the example: BeeGFS chain and GPU drivers, no NFS', () => 
   for (const r of ['beegfs-mgmt', 'beegfs-meta', 'beegfs-storage', 'beegfs-client', 'nvidia-gpu-drivers']) assert.ok(names.includes(r), r);
   const compute = roles.find((r) => r.role === 'slurm-compute');
   // beegfs-client comes in through slurm-job-scripts (the prolog checks the mount).
-  assert.equal(compute?.after, ['slurm-controller', 'nvidia-gpu-drivers', 'slurm-job-scripts']);
+  assert.equal(compute?.after, ['slurm-controller', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi']);
   assert.equal(roles.find((r) => r.role === 'slurm-job-scripts')?.after, ['beegfs-client']);
   roles.forEach((r, i) => r.after.forEach((a) => assert.ok(names.indexOf(a) < i, `${r.role} after ${a}`)));
   assert.equal(deployRoles(exampleCloudPlan()), []);
