@@ -15,10 +15,8 @@ job=${job%%;*}
 echo "submitted job ${job}"
 out="$dir/job-${job}.out"
 
-job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
-job_over() { [[ $(job_state) =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED|GONE)$ ]]; }
-wait_for "job ${job} to finish" 240 job_over || { scontrol show job "$job" || true; fail "batch job ${job} did not finish"; }
-state=$(job_state)
+wait_for "job ${job} to finish" 240 job_over "$job" || { scontrol show job "$job" || true; fail "batch job ${job} did not finish"; }
+state=$(job_state "$job")
 echo "job ${job}: ${state}"
 # The file is written by the compute node through NFS; close-to-open makes it visible here.
 wait_for "the job's output file ${out}" 30 grep -q "^token=${token}$" "$out" || {

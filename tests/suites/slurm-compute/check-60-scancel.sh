@@ -10,10 +10,9 @@ job=${job%%;*}
 trap 'scancel "$job" 2>/dev/null || true' EXIT
 echo "submitted job ${job}"
 
-job_state() { scontrol show job "$job" 2>/dev/null | grep -oP 'JobState=\K\S+' || echo GONE; }
-running() { [[ $(job_state) == RUNNING ]]; }
+running() { [[ $(job_state "$job") == RUNNING ]]; }
 wait_for "job ${job} to start running" 180 running || { scontrol show job "$job" || true; fail "job ${job} never started"; }
 scancel "$job"
-cancelled() { [[ $(job_state) =~ ^(CANCELLED|GONE)$ ]]; }
+cancelled() { [[ $(job_state "$job") =~ ^(CANCELLED|GONE)$ ]]; }
 wait_for "job ${job} to be cancelled" 45 cancelled || { scontrol show job "$job" || true; fail "scancel did not stop job ${job}"; }
-echo "job ${job}: $(job_state)"
+echo "job ${job}: $(job_state "$job")"
