@@ -131,6 +131,11 @@ export interface NetworkPlan {
   bridge: string;
 }
 
+/** `slurm_config.accounting` defaults: the account users are registered under
+ *  and the seconds between samples of a running job. */
+export const DEFAULT_ACCOUNT = 'pharos';
+export const DEFAULT_JOBACCT_FREQUENCY = 30;
+
 /** Slurm accounting (`slurm_config.accounting`; absent: off). The database
  *  (MariaDB on the controller) and its password are the role's, per cluster. */
 export interface AccountingPlan {

@@ -49,7 +49,7 @@ import type {
   SystemPlan,
   UserPlan,
 } from '../model.js';
-import { hasRealGpu } from '../model.js';
+import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
@@ -61,8 +61,6 @@ export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SUITE = 'bookworm';
 export const SSH_PORT_BASE = 22200;
-export const DEFAULT_ACCOUNT = 'pharos';
-export const DEFAULT_JOBACCT_FREQUENCY = 30;
 export const DEFAULT_SHELL = '/bin/bash';
 
 /** Locally administered unicast MAC from a hash of `name`. */

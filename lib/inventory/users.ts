@@ -1,9 +1,9 @@
 /** The hpc group variables of users, accounting and the user's own job
  *  scripts: what the roles make on every node, all from the plan. */
-import type { ClusterPlan } from '../model.js';
+import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, type ClusterPlan } from '../model.js';
 import type { InventoryAccess, InventoryVars } from './types.js';
 
-const NO_ACCOUNTING = { enabled: false, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 };
+const NO_ACCOUNTING = { enabled: false, defaultAccount: DEFAULT_ACCOUNT, jobAcctGatherFrequency: DEFAULT_JOBACCT_FREQUENCY };
 
 /**
  * - `pharos_users`: `{name, uid, gid, groups, ssh_keys, shell}` per configured

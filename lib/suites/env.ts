@@ -34,7 +34,7 @@
  *   PHAROS_SUITE, PHAROS_CHECK, PHAROS_RUN_ID
  *   PHAROS_HOST_EPOCH_MS    the runner's clock when the check was launched
  */
-import { realGpus, virtiofsReadOnly, type ClusterPlan, type NodePlan } from '../model.js';
+import { DEFAULT_ACCOUNT, realGpus, virtiofsReadOnly, type ClusterPlan, type NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 
 export function isController(n: NodePlan): boolean {
@@ -90,7 +90,7 @@ export function clusterEnv(cluster: ClusterPlan): Record<string, string> {
     PHAROS_USERS: cluster.users.map((u) => `${u.name}:${u.uid}:${u.gid}`).join(' '),
     PHAROS_HOME_ROOT: homeRoot(cluster),
     PHAROS_ACCOUNTING: cluster.slurm?.accounting.enabled ? '1' : '0',
-    PHAROS_ACCOUNT: cluster.slurm?.accounting.defaultAccount ?? 'pharos',
+    PHAROS_ACCOUNT: cluster.slurm?.accounting.defaultAccount ?? DEFAULT_ACCOUNT,
   };
 }
 
