@@ -13,6 +13,7 @@
  * reaches the compute nodes): the runner adds it to their environment.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { PharosError, isPharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
 import type { NodeAccess } from '../cluster/access.js';
@@ -162,6 +163,22 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
+/**
+ * Shell lines that write a check's `@file`s into a fresh directory on the node
+ * and export its path as `$PHAROS_CHECK_FILES` (mode 0755: a check may hand
+ * them to a user). The content travels base64-encoded in a quoted here-document,
+ * so no byte of it is ever read as shell.
+ */
+export async function companionPreamble(check: CheckDef): Promise<string> {
+  if (check.companions.length === 0) return '';
+  const lines = ['PHAROS_CHECK_FILES=$(mktemp -d /tmp/pharos-check.XXXXXX)', 'chmod 0755 "$PHAROS_CHECK_FILES"', 'export PHAROS_CHECK_FILES'];
+  for (const c of check.companions) {
+    const b64 = (await readFile(c.file)).toString('base64').replace(/.{1,76}/g, '$&\n');
+    lines.push(`base64 -d > "$PHAROS_CHECK_FILES/${c.name}" <<'PHAROS_FILE_EOF'`, `${b64}PHAROS_FILE_EOF`, `chmod 0644 "$PHAROS_CHECK_FILES/${c.name}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 async function runOne(
   opts: RunSuiteOptions,
   pool: ConnectionPool,
@@ -177,7 +194,8 @@ async function runOne(
   let output = '';
   try {
     const conn = await pool.get(node);
-    const r = await runScript(conn, opts.suite.prelude ? `${opts.suite.prelude}\n${check.script}` : check.script, {
+    const body = opts.suite.prelude ? `${opts.suite.prelude}\n${check.script}` : check.script;
+    const r = await runScript(conn, `${await companionPreamble(check)}${body}`, {
       timeoutMs: check.timeoutS * 1000,
       what: `check ${suite}/${check.name} on ${node.shortName}`,
       env: { ...env, ...nodeEnv(node), PHAROS_CHECK: check.name, PHAROS_HOST_EPOCH_MS: String(Date.now()), ...opts.env },

@@ -6,13 +6,15 @@
  *   # @description slurmctld answers scontrol ping
  *   # @nodes controller            (controller | compute | all | each-compute)
  *   # @timeout 120                 (seconds; `90s`, `5m` also accepted)
+ *   # @file examples/mpi/allreduce.py  (a repository file the check needs;
+ *                                     on the node in $PHAROS_CHECK_FILES/)
  *
  * Keeping the metadata in the script itself means one file per check and no
  * second file to fall out of step. `tests/suites/lib.sh`, when present, is
  * prepended to every check (helpers such as `skip`, `fail`, `wait_for`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PharosError, type ErrorDetail } from '../errors.js';
 
 export type NodeSelector = 'controller' | 'compute' | 'all' | 'each-compute';
@@ -30,7 +32,23 @@ export interface CheckDef {
   nodes: NodeSelector;
   timeoutS: number;
   script: string;
+  /** Repository files the check needs on its node (`# @file PATH`): the runner
+   *  writes them into the directory named by `$PHAROS_CHECK_FILES`. */
+  companions: CompanionFile[];
 }
+
+export interface CompanionFile {
+  /** Path relative to the repository root, as written in the header. */
+  path: string;
+  /** Absolute path on this host. */
+  file: string;
+  /** Base name on the node (unique within the check). */
+  name: string;
+}
+
+/** The most a companion file may hold (it travels inside the check's script). */
+export const MAX_COMPANION_BYTES = 256 * 1024;
+const COMPANION_RE = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+$/;
 
 export interface SuiteDef {
   name: string;
@@ -62,6 +80,7 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
     nodes: 'controller',
     timeoutS: DEFAULT_TIMEOUT_S,
     script,
+    companions: [],
   };
   const errors: ErrorDetail[] = [];
   let sawNodes = false;
@@ -85,7 +104,12 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
       const t = parseTimeout(value);
       if (t === undefined || t <= 0) errors.push({ ...at, field: '@timeout', message: `bad timeout "${value}"`, expected: 'seconds, e.g. 120, 90s or 5m' });
       else def.timeoutS = t;
-    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @timeout' });
+    } else if (key === 'file') {
+      const name = value.split('/').pop() ?? '';
+      if (!COMPANION_RE.test(value)) errors.push({ ...at, field: '@file', message: `bad companion file "${value}"`, expected: 'a path inside the repository, relative to its root (letters, digits, . _ - /; no .. parts)' });
+      else if (def.companions.some((c) => c.name === name)) errors.push({ ...at, field: '@file', message: `a second companion file named "${name}"`, expected: 'companion files with distinct base names' });
+      else def.companions.push({ path: value, file: value, name });
+    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @timeout, @file' });
   }
   if (!sawNodes && errors.length === 0) {
     errors.push({ file, line: 1, field: '@nodes', message: 'missing "# @nodes <selector>" header', expected: NODE_SELECTORS.join(' | ') });
@@ -102,6 +126,22 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
+/** A check's `@file`, checked to be a regular file of the repository (`repo`:
+ *  tests/suites/../..) small enough to travel with the check. */
+async function companionFile(repo: string, check: string, rel: string): Promise<string> {
+  const file = join(repo, rel);
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    size = st.size;
+  } catch (e) {
+    throw new PharosError(`${check}: @file ${rel}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { hint: `a path relative to the repository root (${repo})` });
+  }
+  if (size > MAX_COMPANION_BYTES) throw new PharosError(`${check}: @file ${rel} is ${size} bytes`, { hint: `companion files travel inside the check's script: at most ${MAX_COMPANION_BYTES} bytes` });
+  return file;
+}
+
 /** Load one suite directory. */
 export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
   const dir = join(root, name);
@@ -113,9 +153,12 @@ export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
   }
   const files = (await readdir(dir)).filter((f) => /^check-.*\.sh$/.test(f)).sort();
   const checks: CheckDef[] = [];
+  const repo = resolve(root, '..', '..');
   for (const f of files) {
     const file = join(dir, f);
-    checks.push(parseCheck(file, f, await readFile(file, 'utf8')));
+    const check = parseCheck(file, f, await readFile(file, 'utf8'));
+    for (const c of check.companions) c.file = await companionFile(repo, file, c.path);
+    checks.push(check);
   }
   const seen = new Map<string, string>();
   for (const c of checks) {
@@ -125,7 +168,7 @@ export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
   }
   let prelude = '';
   const libFile = join(root, 'lib.sh');
-  const inputs = checks.map((c) => c.file);
+  const inputs = [...checks.map((c) => c.file), ...new Set(checks.flatMap((c) => c.companions.map((x) => x.file)))];
   try {
     prelude = await readFile(libFile, 'utf8');
     inputs.unshift(libFile);

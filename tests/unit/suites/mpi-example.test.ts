@@ -1,7 +1,7 @@
 /**
- * The MPI example (examples/mpi/allreduce.py) and the mpi suite's copy of it:
- * the check embeds the program (checks reach the guests as one script), so the
- * two must stay byte for byte the same; and the program's TCP-connection
+ * The MPI example (examples/mpi/allreduce.py) as the mpi suite's check gets it:
+ * through `# @file`, whose preamble (run here by real bash) writes it byte for
+ * byte into $PHAROS_CHECK_FILES; and the program's TCP-connection
  * reader, which the check trusts to say which addresses MPI traffic used, is
  * run by real python3 against a real loopback connection (no MPI needed: the
  * module imports mpi4py only in main()).
@@ -12,16 +12,22 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exec } from '../../../lib/tools/exec.js';
+import { loadSuite } from '../../../lib/suites/suite.js';
+import { companionPreamble } from '../../../lib/suites/run.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLE = join(REPO, 'examples/mpi/allreduce.py');
 const CHECK = join(REPO, 'tests/suites/mpi/check-20-two-node-job.sh');
 
-test('check-20 embeds examples/mpi/allreduce.py verbatim', () => {
-  const check = readFileSync(CHECK, 'utf8');
-  const m = /<<'PY'\n([\s\S]*?)\nPY\n/.exec(check);
-  assert.ok(m, `no <<'PY' heredoc in ${CHECK}`);
-  assert.fixture(`${m[1]}\n`, readFileSync(EXAMPLE, 'utf8'));
+test('check-20 gets examples/mpi/allreduce.py byte for byte through @file', async () => {
+  const suite = await loadSuite(join(REPO, 'tests/suites'), 'mpi');
+  const check = suite.checks.find((c) => c.file === CHECK);
+  assert.ok(check, `no check ${CHECK}`);
+  assert.equal(check.companions.map((c) => c.path), ['examples/mpi/allreduce.py']);
+  const script = `${await companionPreamble(check)}cat "$PHAROS_CHECK_FILES/allreduce.py"; stat -c %a "$PHAROS_CHECK_FILES"; rm -rf "$PHAROS_CHECK_FILES"`;
+  const r = await exec('bash', ['-c', script]);
+  const example = readFileSync(EXAMPLE, 'utf8');
+  assert.fixture(r.stdout, `${example}755\n`);
 });
 
 test('tcp_connections() reports an established loopback connection from both ends', async () => {
