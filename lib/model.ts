@@ -201,6 +201,16 @@ export interface MonitoringPlan {
   dcgm: boolean;
 }
 
+/** The registry on the controller (`clusters.hpc.container_registry`; absent
+ *  or `enabled: false`: none). Plain HTTP on the cluster network. */
+export interface RegistryPlan {
+  port: number;
+  /** Container images (containers/<name>/) pushed to it; undefined: every one. */
+  images?: string[];
+}
+
+export const DEFAULT_REGISTRY_PORT = 5000;
+
 export interface ClusterPlan {
   name: string;
   kind: ClusterKind;
@@ -214,6 +224,7 @@ export interface ClusterPlan {
   slurm?: SlurmPlan;
   /** Users made on every node (`clusters.hpc.users`); none for a cloud cluster. */
   users: UserPlan[];
+  registry?: RegistryPlan;
   storage: StoragePlan;
   monitoring: MonitoringPlan;
   kubernetes?: { cni: string; ingress: string; storageClass: string };

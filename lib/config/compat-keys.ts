@@ -39,7 +39,13 @@ const CLUSTER_COMMON: KeyTable = {
 export const HPC_KEYS: KeyTable = {
   ...CLUSTER_COMMON,
   gres_config: 'ai-how never read it; Pharos writes gres.conf from each node\'s GPUs (pcie_passthrough, emulated_gpus)',
-  container_registry: 'a container registry is not in Pharos yet',
+};
+
+/** ai-how's `container_registry` synced Apptainer images to a directory; Pharos runs a registry. */
+export const REGISTRY_KEYS: KeyTable = {
+  base_path: 'Pharos keeps images in an OCI registry on the controller (its storage under /var/lib/docker-registry), not in a synced directory',
+  sync_method: 'Pharos pushes images to the registry with skopeo when it builds, nothing is synced',
+  subdirectories: 'images are named by their containers/<name>/ directory in the registry, not sorted into subdirectories',
 };
 
 export const CLOUD_KEYS: KeyTable = {
@@ -60,7 +66,7 @@ export const STORAGE_PREFIX_REASON = 'ai-how never read it; Pharos names the sto
 
 export const SLURM_KEYS: KeyTable = {
   gres_types: 'ai-how never read it; Pharos always sets GresTypes=gpu',
-  container_plugin_enabled: 'the Slurm container plugin is not in Pharos yet',
+  container_plugin_enabled: 'Slurm\'s OCI container support (oci.conf, rootless crun) is always on the compute nodes: `srun --container=BUNDLE`',
   // accounting, enable_accounting, accounting_storage_type, job_acct_gather_type
   // and slurmdbd are mapped or dropped by compat-accounting.ts.
 };
@@ -72,7 +78,7 @@ export const NODE_KEYS: KeyTable = {
   worker_type: ROLE,
   monitoring_role: 'ai-how never read it; monitoring is set per cluster (`monitoring`)',
   gpu: 'ai-how never read it; GPUs are `pcie_passthrough` devices or `emulated_gpus` (MIG is not in Pharos yet)',
-  container_runtime: 'a container runtime is not in Pharos yet: the hpc-compute image has none, and no config field adds one',
+  container_runtime: 'every compute node runs OCI containers under Slurm (crun, `srun --container=BUNDLE`); Apptainer is an image-time option (pharos_apptainer)',
   enable_accounting: PER_CLUSTER,
   enable_database: DB,
   database: DB,

@@ -120,6 +120,8 @@ function hpc(pass: Pass, c: YAMLMap): void {
     for (const k of keys(storage)) if (k.startsWith(K.STORAGE_PREFIX)) pass.ignore(storage, [...path, 'storage'], k, K.STORAGE_PREFIX_REASON);
     if (storage.items.length === 0) c.delete('storage');
   }
+  const registry = mapAt(c, 'container_registry');
+  if (registry) pass.ignoreKnown(registry, [...path, 'container_registry'], K.REGISTRY_KEYS);
   const slurm = mapAt(c, 'slurm_config');
   if (slurm) pass.ignoreKnown(slurm, [...path, 'slurm_config'], K.SLURM_KEYS);
   else if (!find(c, 'slurm_config')) {

@@ -49,7 +49,7 @@ import type {
   SystemPlan,
   UserPlan,
 } from '../model.js';
-import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, hasRealGpu } from '../model.js';
+import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, DEFAULT_REGISTRY_PORT, hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
@@ -288,6 +288,8 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
     };
     if (c.key === 'hpc') {
       plan.slurm = slurmPlan(c.cfg as HpcCluster, loaded);
+      const reg = (c.cfg as HpcCluster).container_registry;
+      if (reg?.enabled) plan.registry = { port: reg.port ?? DEFAULT_REGISTRY_PORT, ...(reg.images ? { images: [...reg.images] } : {}) };
     } else {
       const k = (c.cfg as CloudCluster).kubernetes_config;
       plan.kubernetes = { cni: k.cni, ingress: k.ingress, storageClass: k.storage_class };

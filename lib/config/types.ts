@@ -223,6 +223,15 @@ export type ClusterUser = {
   shell?: string;
 };
 
+/** An OCI image registry on the controller (Debian's docker-registry), plain HTTP on the cluster's isolated network; `pharos build` pushes the container images (containers/<name>/) to it. */
+export type ContainerRegistry = {
+  enabled: boolean;
+  /** TCP port on the controller's cluster address. Default 5000. */
+  port?: number;
+  /** Container images (directories under containers/) to push. Default: every one. */
+  images?: string[];
+};
+
 export type HpcCluster = {
   /** Prefix of every VM and libvirt object name. */
   name: string;
@@ -237,6 +246,7 @@ export type HpcCluster = {
   slurm_config: SlurmConfig;
   /** Users made identically on every node (at most 64), not system accounts; homes on shared storage. Each may log in with the cluster's key (pharos ssh -l USER NODE) and their own keys. */
   users?: ClusterUser[];
+  container_registry?: ContainerRegistry;
 };
 
 export type CloudCluster = {

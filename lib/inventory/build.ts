@@ -97,6 +97,7 @@ function buildHpc(cluster: ClusterPlan, access: InventoryAccess): Inventory {
     monitoring_grafana: cluster.monitoring.grafana,
     monitoring_dcgm: cluster.monitoring.dcgm,
     ...jobVars(cluster, access),
+    ...registryVars(cluster),
   };
   const children = ['hpc_controllers', 'hpc_compute_nodes', 'hpc_gpu_nodes'];
   const extra: InventoryGroup[] = [];
@@ -177,4 +178,11 @@ function buildCloud(cluster: ClusterPlan, access: InventoryAccess): Inventory {
 
 export function buildInventory(cluster: ClusterPlan, access: InventoryAccess): Inventory {
   return cluster.kind === 'hpc' ? buildHpc(cluster, access) : buildCloud(cluster, access);
+}
+
+/** The registry on the controller, as the nodes reach it (`ip:port`); none: no vars. */
+function registryVars(cluster: ClusterPlan): InventoryVars {
+  const ctrl = cluster.nodes.find((n) => n.role === 'controller');
+  if (!cluster.registry || !ctrl) return {};
+  return { container_registry_port: cluster.registry.port, container_registry_address: `${ctrl.ip}:${cluster.registry.port}` };
 }
