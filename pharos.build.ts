@@ -6,8 +6,11 @@
  *   ssh:<cluster> ─┤                                       ├─ vm:* ─ inventory:<cluster> ─ deploy:<role>… ─ test:<suite>…
  *   network:<c> ───┴─ pool:<c> ────────────────────────────┘
  *
- * Aliases: `cluster` = every deploy (and every VM of clusters without deploy
- * roles), `images`, `vms`, `e2e` = cluster + every suite.
+ *   image:container:<name> (containers/<name>/: mmdebstrap + umoci, OCI archive) ─┐
+ *   deploy:container-registry ─────────────────────────────────────── push:<cluster>:<name> ─ test:containers, test:distributed-training
+ *
+ * Aliases: `cluster` = every deploy and image push (and every VM of clusters
+ * without deploy roles), `images`, `vms`, `e2e` = cluster + every suite.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +21,8 @@ import { imageTargets } from './tasks/images.js';
 import { clusterTargets } from './tasks/vms.js';
 import { deployTargets } from './tasks/deploy.js';
 import { testTargets } from './tasks/tests.js';
+import { pushTargets } from './tasks/registry.js';
+import { containerImageTargets } from './tasks/containers.js';
 
 export default async function graph(ctx: GraphContext): Promise<GraphDefinition> {
   const loaded = await loadConfig(ctx.configPath, { env: ctx.env, root: ctx.root });
@@ -29,11 +34,13 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
     acceleration: first?.acceleration ?? 'auto',
   });
   const images = await imageTargets(system, host, ctx.root);
+  const containers = await containerImageTargets(ctx.root, host);
   const stateDir = path.join(ctx.root, '.pharos');
 
   const targets: Target<unknown>[] = [host.packages, host.libvirtd, host.accel, images.base];
   if (images['hpc-controller']) targets.push(images['hpc-controller']);
   if (images['hpc-compute']) targets.push(images['hpc-compute']);
+  targets.push(...containers.values());
 
   const clusterMembers: Target<unknown>[] = [];
   const vmMembers: Target<unknown>[] = [];
@@ -50,15 +57,19 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
     }
     targets.push(deploys.inventory, ...deploys.roles);
     clusterMembers.push(...deploys.roles);
+    const registryDeploy = deploys.roles.find((r) => r.name === 'deploy:container-registry');
+    const pushes = registryDeploy ? pushTargets(ct, containers, registryDeploy) : [];
+    targets.push(...pushes);
+    clusterMembers.push(...pushes);
     if (plan.kind === 'hpc') {
-      const suites = await testTargets(ctx.root, stateDir, ct, deploys);
+      const suites = await testTargets(ctx.root, stateDir, ct, deploys, pushes);
       targets.push(...suites);
       suiteMembers.push(...suites);
     }
   }
 
   const aliases: Alias[] = [
-    alias('cluster', clusterMembers, 'the whole cluster: images, VMs, every deploy role'),
+    alias('cluster', clusterMembers, 'the whole cluster: images, VMs, every deploy role, the container images in its registry'),
     alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image'),
     alias('vms', vmMembers, 'every VM, started and reachable over SSH'),
     alias('e2e', [...clusterMembers, ...suiteMembers], 'the cluster and every suite run against it'),

@@ -85,10 +85,14 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   { role: 'slurm-job-scripts', hosts: 'hpc_compute_nodes', after: ['nfs-client', 'beegfs-client'], suites: ['job-scripts'], when: computes },
   // OpenMPI's site parameters (cluster network only) are in place before slurmd takes jobs.
   { role: 'mpi', hosts: 'hpc_compute_nodes', after: ['base'], suites: ['mpi'], when: computes },
+  // The registry on the controller (plain HTTP on the cluster network): `pharos build` pushes the container images to it.
+  { role: 'container-registry', hosts: 'hpc_controllers', after: ['base'], suites: ['containers', 'distributed-training'], when: (c) => hpc(c) && c.registry !== undefined },
+  // oci.conf is in place before slurmd starts (it reads it then); pharos-bundle on every node.
+  { role: 'container-runtime', hosts: 'hpc', after: ['base'], suites: ['containers', 'distributed-training'], when: hpc },
   {
     role: 'slurm-compute',
     hosts: 'hpc_compute_nodes',
-    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi'],
+    after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi', 'container-runtime'],
     uses: ['slurm-common'],
     // sinfo and scontrol resume run on the controller.
     reaches: ['hpc_controllers'],

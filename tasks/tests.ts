@@ -14,6 +14,21 @@ import { accessOf, type NodeAccess } from '../lib/cluster/access.js';
 import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
+import type { PushOut } from './registry.js';
+
+/** Suites that run the cluster's container images: they wait for the pushes
+ *  and get `PHAROS_CONTAINER_REF` (the default image, `pytorch` when pushed,
+ *  else the first) and `PHAROS_CONTAINER_IMAGES` (`name=ref …`). */
+export const CONTAINER_SUITES: readonly string[] = ['containers', 'distributed-training'];
+export const DEFAULT_CONTAINER_IMAGE = 'pytorch';
+
+export function containerEnv(pushes: readonly PushOut[]): Record<string, string> {
+  const main = pushes.find((p) => p.image === DEFAULT_CONTAINER_IMAGE) ?? pushes[0];
+  return {
+    PHAROS_CONTAINER_REF: main?.ref ?? '',
+    PHAROS_CONTAINER_IMAGES: pushes.map((p) => `${p.image}=${p.ref}`).join(' '),
+  };
+}
 
 export interface SuiteOut {
   suite: string;
@@ -28,19 +43,28 @@ export function reportsDir(stateDir: string): string {
   return path.join(stateDir, 'reports');
 }
 
-export async function testTargets(root: string, stateDir: string, ct: ClusterTargets, deploys: DeployTargets): Promise<Target<SuiteOut>[]> {
+export async function testTargets(
+  root: string,
+  stateDir: string,
+  ct: ClusterTargets,
+  deploys: DeployTargets,
+  pushes: readonly Target<PushOut>[] = [],
+): Promise<Target<SuiteOut>[]> {
   const plan = ct.plan;
   const vmDeps: Record<string, Target<unknown>> = {};
   for (const [name, t] of ct.vms) vmDeps[name] = t;
   const deployDeps: Record<string, Target<unknown>> = {};
   for (const d of deploys.roles) deployDeps[d.name] = d;
   const out: Target<SuiteOut>[] = [];
+  const pushDeps: Record<string, Target<unknown>> = {};
+  for (const p of pushes) pushDeps[p.name] = p;
   for (const suite of await listSuites(path.join(root, 'tests', 'suites'))) {
+    const usesImages = CONTAINER_SUITES.includes(suite.name);
     out.push(
       target<SuiteOut, Record<string, Target<unknown>>>({
         name: `test:${suite.name}`,
         description: `cluster suite ${suite.name} (${suite.checks.length} checks, over SSH in the VMs)`,
-        deps: { keys: ct.keys, ...vmDeps, ...deployDeps },
+        deps: { keys: ct.keys, ...vmDeps, ...deployDeps, ...(usesImages ? pushDeps : {}) },
         inputs: [...suite.files.map((f) => path.relative(root, path.resolve(root, f))), 'lib/suites/**', 'lib/tools/ssh.ts', 'lib/ssh/**'],
         params: { suite: suite.name, cluster: plan.name },
         pool: 'suite',
@@ -58,6 +82,7 @@ export async function testTargets(root: string, stateDir: string, ct: ClusterTar
             access,
             keyFile: keys.privateKey,
             knownHostsFile: keys.knownHosts,
+            ...(usesImages ? { env: containerEnv(pushes.map((p) => ctx.deps[p.name] as PushOut)) } : {}),
             signal: ctx.signal,
             onEvent: (e) => {
               const line = renderEvent(e);
