@@ -15,16 +15,19 @@ Slurm, start one process per rank with those variables set by hand:
     SLURM_PROCID=1 SLURM_NTASKS=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 python3 train_ddp.py
 
 Output, one machine-readable line each (key=value, space-separated):
-    start rank=R world=W local_rank=L host=H pid=P threads=T seed=S epochs=E
-    note: CUDA_VISIBLE_DEVICES=0 set by Slurm (emulated GPU); computing on the CPU
-    gloo rank=R interface=IFACE master=ADDR:PORT      (GLOO_SOCKET_IFNAME: given, or the route to MASTER_ADDR)
-    ready rank=R master=ADDR:PORT seconds=Z          (all ranks met; Z since start)
-    resumed from epoch=N checkpoint=PATH           (when a checkpoint exists)
-    epoch=N loss=X eval_loss=Y rank=R seconds=Z     (every epoch; loss is the mean
-                                                     training loss of all ranks)
-    checkpoint epoch=N path=PATH rank=0             (rank 0, every epoch)
+    start rank=R world=W local_rank=L node=N host=H pid=P threads=T seed=S epochs=E torch=V
+    note: CUDA_VISIBLE_DEVICES=0 set by Slurm (emulated GPU); computing on the CPU (...)
+    gloo rank=R interface=IFACE master=ADDR:PORT   (GLOO_SOCKET_IFNAME: given, or the route to MASTER_ADDR)
+    ready rank=R master=ADDR:PORT seconds=Z         (the ranks met, Z s after start)
+    resumed from epoch=N checkpoint=PATH rank=R     (when a checkpoint exists)
+    epoch=N loss=X eval_loss=Y rank=R seconds=Z     (every epoch; loss: the mean training
+                                                     loss over all ranks' batches)
+    checkpoint epoch=N path=PATH rank=0             (rank 0, after every epoch)
     result rank=R epoch=N epochs=E loss_first=X loss_last=Y factor=F eval_loss=Z weights_sha256=D seconds=Z
-    stopped after N epoch(s) this run (--stop-after)  (when it stops early)
+    stopped after K epoch(s) this run (--stop-after K) at epoch=N of E; run again to resume rank=R
+
+node is SLURMD_NODENAME (a container may have a host name of its own); the
+note says whether CUDA is there, and that the compute is the CPU either way.
 
 loss_first is the loss of epoch 1 and loss_last that of the last epoch trained
 (kept in the checkpoint, so a resumed run reports the whole run's numbers);
@@ -210,7 +213,8 @@ def main(argv):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     host = socket.gethostname().split(".")[0]
-    print(f"start rank={rank} world={world} local_rank={local_rank} host={host} pid={os.getpid()} "
+    node = os.environ.get("SLURMD_NODENAME") or "-"  # Slurm's name: a container may have its own host name
+    print(f"start rank={rank} world={world} local_rank={local_rank} node={node} host={host} pid={os.getpid()} "
           f"threads={args.threads} seed={args.seed} epochs={args.epochs} torch={torch.__version__}", flush=True)
     cvd = os.environ.get("CUDA_VISIBLE_DEVICES")
     if torch.cuda.is_available():
