@@ -22,20 +22,19 @@ gpu_nodes=$(gpus_per_node | awk '$2 >= 1' | wc -l)
 ((gpu_nodes >= 2)) || skip "${gpu_nodes} node(s) with a GPU: the job asks --gres=gpu:1 on each of two"
 user=$(first_user)
 home=$(getent passwd "$user" | cut -d: -f6)
-group=$(id -gn "$user")
 bundle="${home}/containers/pytorch"
 [[ -f ${bundle}/config.json ]] || fail "no OCI bundle at ${bundle} (check-10 makes it)"
 work="${home}/pharos-training"
 ckpt="${home}/checkpoints/pharos-train"
 
 # The example, as the repository has it, into the user's home.
-install -d -o "$user" -g "$group" -m 0755 "$work"
-rm -f "${work}"/train-*.out
+# Everything in the home is done as the user (a root-squashed home would
+# refuse root), the files fed through stdin.
+as_user "$user" "mkdir -p ${work} && rm -f ${work}/train-*.out && rm -rf ${ckpt}"
 for f in train_ddp.py train.sbatch; do
   [[ -f ${PHAROS_CHECK_FILES:-}/${f} ]] || fail "${f} is not in PHAROS_CHECK_FILES (${PHAROS_CHECK_FILES:-unset}): the runner copies @file examples/training/${f} there"
-  install -o "$user" -g "$group" -m 0644 "${PHAROS_CHECK_FILES}/${f}" "${work}/${f}"
+  as_user "$user" "umask 022; cat > ${work}/${f}" <"${PHAROS_CHECK_FILES}/${f}"
 done
-rm -rf "$ckpt"
 
 job=$(as_user "$user" "cd ${work} && PHAROS_CONTAINER_BUNDLE=${bundle} sbatch --parsable -p ${PHAROS_PARTITION:-debug} -J pharos-train train.sbatch")
 job=${job%%;*}

@@ -21,19 +21,19 @@ gpu_nodes=$(gpus_per_node | awk '$2 >= 1' | wc -l)
 ((gpu_nodes >= 2)) || skip "${gpu_nodes} node(s) with a GPU: the job asks --gres=gpu:1 on each of two"
 user=$(first_user)
 home=$(getent passwd "$user" | cut -d: -f6)
-group=$(id -gn "$user")
 bundle="${home}/containers/pytorch"
 [[ -f ${bundle}/config.json ]] || fail "no OCI bundle at ${bundle} (check-10 makes it)"
 work="${home}/pharos-training"
 ckpt="${home}/checkpoints/pharos-train-resume"
 epochs=${PHAROS_TRAIN_EPOCHS:-15}
 
-install -d -o "$user" -g "$group" -m 0755 "$work"
+# Everything in the home is done as the user (a root-squashed home would
+# refuse root), the files fed through stdin.
+as_user "$user" "mkdir -p ${work} && rm -rf ${ckpt}"
 for f in train_ddp.py train.sbatch; do
   [[ -f ${PHAROS_CHECK_FILES:-}/${f} ]] || fail "${f} is not in PHAROS_CHECK_FILES (${PHAROS_CHECK_FILES:-unset}): the runner copies @file examples/training/${f} there"
-  install -o "$user" -g "$group" -m 0644 "${PHAROS_CHECK_FILES}/${f}" "${work}/${f}"
+  as_user "$user" "umask 022; cat > ${work}/${f}" <"${PHAROS_CHECK_FILES}/${f}"
 done
-rm -rf "$ckpt"
 
 # run_job ARGS...: submits train.sbatch (job name pharos-train-resume, so
 # both runs share ~/checkpoints/pharos-train-resume), waits for it, shows its
