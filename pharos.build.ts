@@ -5,6 +5,7 @@
  *   host:libvirtd ─┤              └─ image:hpc-compute ────┤
  *   ssh:<cluster> ─┤                                       ├─ vm:* ─ inventory:<cluster> ─ deploy:<role>… ─ test:<suite>…
  *   network:<c> ───┴─ pool:<c> ────────────────────────────┘
+ *   host:packages ─── image:container:<name>   (one per containers/<name>/: an OCI archive)
  *
  * Aliases: `cluster` = every deploy (and every VM of clusters without deploy
  * roles), `images`, `vms`, `e2e` = cluster + every suite.
@@ -15,6 +16,7 @@ import { alias, type Alias, type GraphContext, type GraphDefinition, type Target
 import { loadConfig, planSystem } from './lib/config/index.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';
+import { containerImageTargets } from './tasks/containers.js';
 import { clusterTargets } from './tasks/vms.js';
 import { deployTargets } from './tasks/deploy.js';
 import { testTargets } from './tasks/tests.js';
@@ -34,6 +36,8 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   const targets: Target<unknown>[] = [host.packages, host.libvirtd, host.accel, images.base];
   if (images['hpc-controller']) targets.push(images['hpc-controller']);
   if (images['hpc-compute']) targets.push(images['hpc-compute']);
+  const containers = await containerImageTargets(ctx.root, host, { mirror: system.baseImage.mirror });
+  targets.push(...containers.values());
 
   const clusterMembers: Target<unknown>[] = [];
   const vmMembers: Target<unknown>[] = [];
@@ -59,7 +63,7 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
 
   const aliases: Alias[] = [
     alias('cluster', clusterMembers, 'the whole cluster: images, VMs, every deploy role'),
-    alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image'),
+    alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image: VM images and container images'),
     alias('vms', vmMembers, 'every VM, started and reachable over SSH'),
     alias('e2e', [...clusterMembers, ...suiteMembers], 'the cluster and every suite run against it'),
   ];
