@@ -43,6 +43,19 @@ export const CONTAINER_BUILD_INPUTS: readonly string[] = ['lib/containers/recipe
 
 const TOOLS: string[][] = [['mmdebstrap', '--version'], ['umoci', '--version'], ['tar', '--version']];
 
+/** Inputs of `image:container:<name>`: its recipe directory and the build code. */
+export function containerInputs(name: string): string[] {
+  return [`containers/${name}/**`, ...CONTAINER_BUILD_INPUTS];
+}
+
+/**
+ * The machine-cache key of a container image (see imageKey): its inputs' content,
+ * its suite and mirror, and the mmdebstrap, umoci and tar versions.
+ */
+export async function containerKey(root: string, name: string, suite: string, mirror: string | undefined): Promise<string> {
+  return imageKey(root, containerInputs(name), { container: name, suite, mirror: mirror ?? '' }, TOOLS);
+}
+
 /** Names of the recipe directories under `<root>/containers/` (hidden ones skipped). */
 export async function containerNames(root: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
@@ -88,7 +101,7 @@ export interface ContainerTargetOptions {
 }
 
 export function containerImageTarget(name: string, host: HostTargets, opts: ContainerTargetOptions = {}): Target<ContainerImageOut> {
-  const inputs = [`containers/${name}/**`, ...CONTAINER_BUILD_INPUTS];
+  const inputs = containerInputs(name);
   const archiveName = `container-${name}.oci.tar`;
   return target<ContainerImageOut>({
     name: `image:container:${name}`,
@@ -103,7 +116,7 @@ export function containerImageTarget(name: string, host: HostTargets, opts: Cont
     run: async (ctx) => {
       const recipe = await readRecipe(ctx.root, name);
       const mirror = process.env.PHAROS_DEBIAN_MIRROR || opts.mirror || undefined;
-      const key = await imageKey(ctx.root, inputs, { container: name, suite: recipe.suite, mirror: mirror ?? '' }, TOOLS);
+      const key = await containerKey(ctx.root, name, recipe.suite, mirror);
       const stored = await cacheLookup(ctx.cacheDir, key, archiveName);
       if (stored) {
         const facts = await readFacts(stored);
