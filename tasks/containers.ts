@@ -14,7 +14,7 @@ import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import { PharosError } from '../lib/errors.js';
 import { removeWorkTree } from '../lib/images/base.js';
-import { cacheLookup, cachePath, cachedSha256, storeInCache } from '../lib/images/store.js';
+import { cacheLookup, cachePath, storeInCache } from '../lib/images/store.js';
 import { writeFileAtomic } from '../lib/util/atomic.js';
 import { buildContainerImage } from '../lib/containers/build.js';
 import { CONTAINER_NAME_RE, readRecipe } from '../lib/containers/recipe.js';
@@ -149,7 +149,6 @@ export function containerImageTarget(name: string, host: HostTargets, opts: Cont
         await mkdir(path.dirname(dest), { recursive: true });
         await writeFileAtomic(`${dest}.meta.json`, `${JSON.stringify(meta)}\n`);
         const archive = await storeInCache(ctx.cacheDir, img.archive, key, { move: true, name: archiveName, sha256: img.archiveSha256 });
-        await cachedSha256(archive);
         return { ...meta, archive, name };
       } finally {
         await removeWorkTree(work);
