@@ -6,7 +6,7 @@
  *   ssh:<cluster> ─┤                                       ├─ vm:* ─ inventory:<cluster> ─ deploy:<role>… ─ test:<suite>…
  *   network:<c> ───┴─ pool:<c> ────────────────────────────┘
  *
- *   image:container:<name> (containers/<name>/: mmdebstrap + umoci, OCI archive) ─┐
+ *   host:packages ─ image:container:<name> (containers/<name>/: mmdebstrap + umoci, OCI archive) ─┐
  *   deploy:container-registry ─────────────────────────────────────── push:<cluster>:<name> ─ test:containers, test:distributed-training
  *
  * Aliases: `cluster` = every deploy and image push (and every VM of clusters
@@ -18,11 +18,11 @@ import { alias, type Alias, type GraphContext, type GraphDefinition, type Target
 import { loadConfig, planSystem } from './lib/config/index.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';
+import { containerImageTargets } from './tasks/containers.js';
 import { clusterTargets } from './tasks/vms.js';
 import { deployTargets } from './tasks/deploy.js';
 import { testTargets } from './tasks/tests.js';
 import { pushTargets } from './tasks/registry.js';
-import { containerImageTargets } from './tasks/containers.js';
 
 export default async function graph(ctx: GraphContext): Promise<GraphDefinition> {
   const loaded = await loadConfig(ctx.configPath, { env: ctx.env, root: ctx.root });
@@ -34,7 +34,7 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
     acceleration: first?.acceleration ?? 'auto',
   });
   const images = await imageTargets(system, host, ctx.root);
-  const containers = await containerImageTargets(ctx.root, host);
+  const containers = await containerImageTargets(ctx.root, host, { mirror: system.baseImage.mirror });
   const stateDir = path.join(ctx.root, '.pharos');
 
   const targets: Target<unknown>[] = [host.packages, host.libvirtd, host.accel, images.base];
@@ -70,7 +70,7 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
 
   const aliases: Alias[] = [
     alias('cluster', clusterMembers, 'the whole cluster: images, VMs, every deploy role, the container images in its registry'),
-    alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image'),
+    alias('images', targets.filter((t) => t.name.startsWith('image:')), 'every image: VM images and container images'),
     alias('vms', vmMembers, 'every VM, started and reachable over SSH'),
     alias('e2e', [...clusterMembers, ...suiteMembers], 'the cluster and every suite run against it'),
   ];

@@ -46,7 +46,7 @@ const FILES = ['base.qcow2', 'vmlinuz', 'initrd.img'] as const;
  * leaves out the engine's own bookkeeping (a target's code text), so any clone
  * or CI run with the same inputs on this machine finds the same image.
  */
-async function imageKey(root: string, globs: readonly string[], params: unknown, tools: string[][], from?: string): Promise<string> {
+export async function imageKey(root: string, globs: readonly string[], params: unknown, tools: string[][], from?: string): Promise<string> {
   const { globby } = await import('globby');
   const files = (await globby([...globs], { cwd: root, dot: true, followSymbolicLinks: true, onlyFiles: true, ignore: ['**/packer_cache/**'] })).sort();
   const h = createHash('sha256');

@@ -107,7 +107,7 @@ async function mountsBelow(dir: string): Promise<string[]> {
  * (root mode mounts proc, sys and dev nodes into the tree) could otherwise
  * make `rm -r` reach into the host's /dev or /sys.
  */
-async function removeWorkTree(dir: string): Promise<void> {
+export async function removeWorkTree(dir: string): Promise<void> {
   // Processes chrooted into the tree (dpkg, maintainer scripts) can outlive an
   // interrupted mmdebstrap when they sit in another process group; they are
   // ours by construction, and would keep writing while we delete.

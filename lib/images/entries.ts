@@ -36,7 +36,8 @@ export interface VmDisk {
 
 /** A store in progress: `tempPathFor` names, and those of earlier versions (`.tmp-<pid>`, `.part`). */
 const isTemp = (f: string): boolean => isTempName(f) || /\.tmp-\d+/.test(f) || f.endsWith('.part');
-const isSidecar = (f: string): boolean => f.endsWith('.sha256');
+/** `.sha256` digests, and `.meta.json` facts of a container image (tasks/containers.ts). */
+const isSidecar = (f: string): boolean => f.endsWith('.sha256') || f.endsWith('.meta.json');
 
 /** Backing file (absolute) -> the VMs on it, for the disks that exist. */
 export async function backingUsers(disks: readonly VmDisk[]): Promise<Map<string, string[]>> {

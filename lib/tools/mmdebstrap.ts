@@ -17,10 +17,14 @@ export interface MmdebstrapOptions {
   include: readonly string[];
   /** Extra `--aptopt` values. */
   aptOptions?: readonly string[];
+  /** Extra `--dpkgopt` values (e.g. `path-exclude=/usr/share/man/*`). */
+  dpkgOptions?: readonly string[];
   /** `--customize-hook` commands (run with the root tree as `$1`). */
   customizeHooks?: readonly string[];
   /** `--components` (default: main). */
   components?: readonly string[];
+  /** Variables added to mmdebstrap's environment (`SOURCE_DATE_EPOCH`, `TMPDIR`). */
+  env?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
   timeoutMs?: number;
@@ -46,6 +50,7 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
   if (o.include.length) args.push(`--include=${o.include.join(',')}`);
   if (o.components?.length) args.push(`--components=${o.components.join(',')}`);
   for (const a of o.aptOptions ?? []) args.push(`--aptopt=${a}`);
+  for (const d of o.dpkgOptions ?? []) args.push(`--dpkgopt=${d}`);
   for (const h of o.customizeHooks ?? []) args.push(`--customize-hook=${h}`);
   args.push(o.suite, o.target, o.mirror ?? DEFAULT_MIRROR);
   return args;
@@ -53,6 +58,7 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
 
 export async function mmdebstrap(o: MmdebstrapOptions): Promise<void> {
   await exec('mmdebstrap', mmdebstrapArgs(o), {
+    env: o.env ? { ...process.env, ...o.env } : undefined,
     signal: o.signal,
     onLine: o.onLine ? (l) => o.onLine?.(l) : undefined,
     timeoutMs: o.timeoutMs ?? 30 * 60_000,

@@ -88,7 +88,8 @@ export function register(program: Command): void {
       examples([
         ['pharos build', 'build the whole cluster (the `cluster` alias): images, VMs, deploy, suites'],
         ['pharos build -n vms', 'show what building the VMs would run, and why; run nothing'],
-        ["pharos build 'image:*' -j 2", 'build every machine image, at most two targets at once'],
+        ["pharos build 'image:*' -j 2", 'build every VM and container image, at most two targets at once'],
+        ['pharos build image:container:pytorch', 'the OCI image from containers/pytorch/ (an oci-archive in the machine cache)'],
         ['pharos build -k --json cluster > build.ndjson', 'keep going after a failure; one JSON event per line'],
       ]),
     )
@@ -207,7 +208,7 @@ export function register(program: Command): void {
       'after',
       examples([
         ['pharos watch deploy:slurm-controller', 'redeploy the controller role (and rerun its suites) on every edit of its inputs'],
-        ["pharos watch 'image:*'", 'rebuild machine images as their packer/ansible files change'],
+        ["pharos watch 'image:*'", 'rebuild images as their packer/ansible files or container recipes change'],
       ]),
     )
     .action(async (targets: string[], _o: unknown, cmd: Command) => {
