@@ -30,7 +30,8 @@ while p and p != "/":
         limit = int(v)
         break
     p = os.path.dirname(p)
-gpus = sorted(d for d in os.listdir("/dev") if d.startswith("nvidia") and d[6:].isdigit())
+# GPU device files: /dev/nvidiaN (passed through), /dev/pharos-gpuN (emulated).
+gpus = sorted(d for d in os.listdir("/dev") if d.rstrip("0123456789") in ("nvidia", "pharos-gpu") and d[-1].isdigit())
 print(json.dumps({"uid": os.getuid(), "torch": torch.__version__, "slurm_conf": os.path.exists("/etc/slurm/slurm.conf"),
   "cgroup": cg, "mem_limit": limit, "cvd": os.environ.get("CUDA_VISIBLE_DEVICES"), "dev_gpus": gpus,
   "job": os.environ.get("SLURM_JOB_ID")}))'
@@ -57,7 +58,7 @@ if want_gpu:
     if not (s["cvd"] or "").isdigit():
         bad.append(f"CUDA_VISIBLE_DEVICES={s['cvd']}, expected one device")
     if not s["dev_gpus"]:
-        bad.append("no /dev/nvidiaN inside the container")
+        bad.append("no GPU device file (/dev/nvidiaN, /dev/pharos-gpuN) inside the container")
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY

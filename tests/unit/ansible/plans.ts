@@ -57,13 +57,14 @@ export function localPlan(): ClusterPlan {
       node('pharos', 'controller', 'controller', '10.77.0.10', {
         virtiofs: [{ tag: 'pharos-data', hostPath: '/srv/pharos-data', mountPoint: '/mnt/host-data', mode: '0755', options: 'rw,relatime', create: true }],
       }),
-      node('pharos', 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, emulatedGpus: 2 }),
-      node('pharos', 'compute-02', 'compute', '10.77.0.12', { vcpus: 2, emulatedGpus: 2 }),
+      node('pharos', 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, memoryMiB: 2048, emulatedGpus: 2 }),
+      node('pharos', 'compute-02', 'compute', '10.77.0.12', { vcpus: 2, memoryMiB: 2048, emulatedGpus: 2 }),
     ],
     slurm: { partitions: ['debug'], defaultPartition: 'debug', maxJobTime: '1:00:00', accounting: { enabled: true, defaultAccount: 'pharos', jobAcctGatherFrequency: 30 }, prolog: [], epilog: [] },
     storage: { shared: 'nfs', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: true, nodeExporter: true, grafana: false, dcgm: false },
     users: [{ name: 'researcher', uid: 2001, gid: 2001, groups: [], sshKeys: [], shell: '/bin/bash' }],
+    registry: { port: 5000 },
   };
 }
 
