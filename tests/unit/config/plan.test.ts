@@ -18,8 +18,9 @@ test('config/local.yaml: the embedded default', async () => {
   const c = p.clusters[0]!;
   assert.equal(c.name, 'pharos');
   assert.equal(c.nodes.map((n) => n.name), ['pharos-controller', 'pharos-compute-01', 'pharos-compute-02']);
-  assert.equal(c.nodes.map((n) => [n.vcpus, n.memoryMiB, n.diskGb]), [[1, 1024, 4], [2, 1024, 4], [2, 1024, 4]]);
+  assert.equal(c.nodes.map((n) => [n.vcpus, n.memoryMiB, n.diskGb]), [[1, 1024, 12], [2, 2048, 6], [2, 2048, 6]]);
   assert.equal(c.nodes.map((n) => n.emulatedGpus), [0, 2, 2]);
+  assert.equal(c.registry, { port: 5000 }, 'the local default has a registry on the controller');
   assert.equal(c.nodes.map((n) => n.image), [
     { kind: 'built', name: 'hpc-controller' },
     { kind: 'built', name: 'hpc-compute' },
@@ -157,7 +158,7 @@ test('host capacity: too much memory or CPU is a warning, not an error', () => {
 test('plan renders as text and markdown', async () => {
   const p = planSystem(await loadConfig(join(REPO_ROOT, 'config', 'local.yaml'), { env, host: HOST }));
   const t = planText(p);
-  assert.match(t, /pharos-compute-01\s+compute\s+2\s+1 GiB\s+4 GB\s+10\.77\.0\.11/);
+  assert.match(t, /pharos-compute-01\s+compute\s+2\s+2 GiB\s+6 GB\s+10\.77\.0\.11/);
   assert.match(t, '127.0.0.1:22201');
   assert.match(t, 'libvirt network pharos-cluster (isolated');
   const md = planMarkdown(p);
