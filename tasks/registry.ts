@@ -16,15 +16,9 @@ import { waitForSsh } from '../lib/ssh/banner.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployOut } from './deploy.js';
 import type { ContainerImageOut } from './containers.js';
+import { recordPush, type PushedImage } from '../lib/suites/images.js';
 
-export interface PushOut {
-  image: string;
-  /** What a node pulls: `<registry>/pharos/<name>@sha256:…`. */
-  ref: string;
-  /** The same image by tag (`latest`). */
-  tagRef: string;
-  digest: string;
-}
+export type PushOut = PushedImage;
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -117,7 +111,10 @@ export function pushTargets(
           } finally {
             conn.close();
           }
-          return { image: name, ref: `${address}/${repo}@${img.manifestDigest}`, tagRef: `${address}/${repo}:latest`, digest: img.manifestDigest };
+          const pushed: PushOut = { image: name, ref: `${address}/${repo}@${img.manifestDigest}`, tagRef: `${address}/${repo}:latest`, digest: img.manifestDigest };
+          // For the suites run outside the graph (pharos test run-test, e2e re-runs).
+          await recordPush(ctx.stateDir, plan.name, pushed);
+          return pushed;
         },
       }),
     );

@@ -15,20 +15,7 @@ import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
 import type { PushOut } from './registry.js';
-
-/** Suites that run the cluster's container images: they wait for the pushes
- *  and get `PHAROS_CONTAINER_REF` (the default image, `pytorch` when pushed,
- *  else the first) and `PHAROS_CONTAINER_IMAGES` (`name=ref …`). */
-export const CONTAINER_SUITES: readonly string[] = ['containers', 'distributed-training'];
-export const DEFAULT_CONTAINER_IMAGE = 'pytorch';
-
-export function containerEnv(pushes: readonly PushOut[]): Record<string, string> {
-  const main = pushes.find((p) => p.image === DEFAULT_CONTAINER_IMAGE) ?? pushes[0];
-  return {
-    PHAROS_CONTAINER_REF: main?.ref ?? '',
-    PHAROS_CONTAINER_IMAGES: pushes.map((p) => `${p.image}=${p.ref}`).join(' '),
-  };
-}
+import { CONTAINER_SUITES, containerEnv } from '../lib/suites/images.js';
 
 export interface SuiteOut {
   suite: string;

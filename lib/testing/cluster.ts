@@ -15,6 +15,7 @@ import { listSuites, runSuites, type SuiteEvent, type SuiteResult } from '../sui
 import { accessFromState, type SshAccess } from '../cluster/access.js';
 import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
 import { pollWithBackoff } from '../util/poll.js';
+import { containerEnv, readPushes } from '../suites/images.js';
 
 export async function loadSystem(configPath: string, root: string): Promise<SystemPlan> {
   return planSystem(await loadConfig(configPath, { root }));
@@ -59,7 +60,8 @@ export async function runSuitesNow(
     }
   }
   const a = await clusterAccess(plan);
-  return runSuites({ suites, cluster: plan, access: a.nodes, keyFile: a.keyFile, knownHostsFile: a.knownHostsFile, signal: o.signal, onEvent: o.onEvent, only: o.only });
+  const env = containerEnv(await readPushes(path.join(root, '.pharos'), plan.name));
+  return runSuites({ suites, cluster: plan, access: a.nodes, keyFile: a.keyFile, knownHostsFile: a.knownHostsFile, env, signal: o.signal, onEvent: o.onEvent, only: o.only });
 }
 
 async function controllerShell(plan: ClusterPlan): Promise<SshConnection> {
