@@ -88,7 +88,7 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   // The registry on the controller (plain HTTP on the cluster network): `pharos build` pushes the container images to it.
   { role: 'container-registry', hosts: 'hpc_controllers', after: ['base'], suites: ['containers', 'distributed-training'], when: (c) => hpc(c) && c.registry !== undefined },
   // oci.conf is in place before slurmd starts (it reads it then); pharos-bundle on every node.
-  { role: 'container-runtime', hosts: 'hpc', after: ['base'], suites: ['containers', 'distributed-training'], when: hpc },
+  { role: 'container-runtime', hosts: 'hpc', after: ['base'], suites: ['containers', 'distributed-training'], when: computes },
   {
     role: 'slurm-compute',
     hosts: 'hpc_compute_nodes',

@@ -66,6 +66,10 @@ const BUDGET: Record<string, number> = {
   'slurm-job-scripts': 9,
   // OpenMPI's site parameters (one template)
   mpi: 2,
+  // on the controller: its configuration, start, the API answering
+  'container-registry': 4,
+  // oci.conf, crun's state directory (declared, made once), the registry entry, pharos-bundle; Apptainer's bind paths (off)
+  'container-runtime': 10,
 };
 
 test('deploy roles of the local default stay within their module-run budget', () => {

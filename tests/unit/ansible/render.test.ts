@@ -104,12 +104,12 @@ test('emulated GPUs: device nodes declared for systemd-tmpfiles, device isolatio
     'Epilog=/etc/slurm/epilog.d/*',
     'HealthCheckProgram=/usr/local/sbin/pharos-healthcheck',
     'SelectTypeParameters=CR_Core_Memory',
-    // 896 MiB of RealMemory over 2 CPUs: two 1-CPU jobs without --mem share a node.
-    'DefMemPerCPU=448',
+    // 1920 MiB of RealMemory over 2 CPUs: two 1-CPU jobs without --mem share a node.
+    'DefMemPerCPU=960',
   ]) {
     assert.ok(conf.split('\n').includes(line), `slurm.conf has ${line}`);
   }
-  assert.match(readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8'), /^NodeName=pharos-compute-02 NodeAddr=10\.77\.0\.12 CPUs=2 RealMemory=896 Gres=gpu:emulated:2 State=UNKNOWN$/m);
+  assert.match(readFileSync(join(r.out, 'pharos-controller', 'slurm.conf'), 'utf8'), /^NodeName=pharos-compute-02 NodeAddr=10\.77\.0\.12 CPUs=2 RealMemory=1920 Gres=gpu:emulated:2 State=UNKNOWN$/m);
 });
 
 test('controller-only cluster: slurm.conf has no node and partitions without Nodes=, Prometheus scrapes the controller', async () => {

@@ -25,10 +25,12 @@ test('deployRoles for the local default: NFS, Slurm, monitoring in dependency or
   const roles = deployRoles(localPlan());
   assert.equal(roles.map((r) => r.role), [
     'base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'nfs-client',
-    'users', 'slurm-job-scripts', 'mpi', 'slurm-compute', 'monitoring',
+    'users', 'slurm-job-scripts', 'mpi', 'container-registry', 'container-runtime', 'slurm-compute', 'monitoring',
   ]);
   const by = new Map(roles.map((r) => [r.role, r]));
-  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'users', 'slurm-job-scripts', 'mpi']);
+  assert.equal(by.get('slurm-compute')?.after, ['slurm-controller', 'users', 'slurm-job-scripts', 'mpi', 'container-runtime']);
+  assert.equal(by.get('container-runtime')?.hosts, 'hpc');
+  assert.equal(by.get('container-registry')?.hosts, 'hpc_controllers');
   assert.equal(by.get('mpi')?.after, ['base']);
   assert.equal(by.get('slurm-controller')?.after, ['slurm-accounting']);
   assert.equal(by.get('users')?.after, ['nfs-client']);
@@ -48,7 +50,8 @@ test('deployRoles for the example: BeeGFS chain and GPU drivers, no NFS', () => 
   for (const r of ['beegfs-mgmt', 'beegfs-meta', 'beegfs-storage', 'beegfs-client', 'nvidia-gpu-drivers']) assert.ok(names.includes(r), r);
   const compute = roles.find((r) => r.role === 'slurm-compute');
   // beegfs-client comes in through slurm-job-scripts (the prolog checks the mount).
-  assert.equal(compute?.after, ['slurm-controller', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi']);
+  assert.equal(compute?.after, ['slurm-controller', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi', 'container-runtime']);
+  assert.not.ok(names.includes('container-registry'), 'no registry unless the config asks for one');
   assert.equal(roles.find((r) => r.role === 'slurm-job-scripts')?.after, ['beegfs-client']);
   roles.forEach((r, i) => r.after.forEach((a) => assert.ok(names.indexOf(a) < i, `${r.role} after ${a}`)));
   assert.equal(deployRoles(exampleCloudPlan()), []);
@@ -56,7 +59,7 @@ test('deployRoles for the example: BeeGFS chain and GPU drivers, no NFS', () => 
 
 test('deployRoles for a controller-only cluster: no compute-side role', () => {
   const names = deployRoles(controllerOnlyPlan()).map((r) => r.role);
-  assert.equal(names, ['base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'users', 'monitoring']);
+  assert.equal(names, ['base', 'virtio-fs', 'munge', 'nfs-server', 'slurm-accounting', 'slurm-controller', 'users', 'container-registry', 'monitoring']);
 });
 
 test('runPlaybook: an unreachable host is one PharosError naming it', async () => {
