@@ -16,9 +16,10 @@ echo "made in $(($(date +%s) - start)) s"
 [[ -f ${bundle}/config.json && -x ${bundle}/rootfs/usr/bin/python3 ]] || fail "${bundle} is not a bundle with a rootfs"
 owner=$(stat -c %U "${bundle}/rootfs/usr/bin/python3")
 [[ $owner == "$who" ]] || fail "the rootfs belongs to ${owner}, not ${who} (not unpacked rootless)"
-python3 - "${bundle}/config.json" "$(id -u "$who")" <<'PY' || fail "the bundle's config.json is not what Slurm's rootless crun needs (above)"
+spool=$(scontrol show config | awk '$1 == "SlurmdSpoolDir" { print $3 }')
+python3 - "${bundle}/config.json" "$(id -u "$who")" "${spool:-/var/lib/slurm/slurmd}" <<'PY' || fail "the bundle's config.json is not what Slurm's rootless crun needs (above)"
 import json, sys
-c = json.load(open(sys.argv[1])); uid = int(sys.argv[2])
+c = json.load(open(sys.argv[1])); uid = int(sys.argv[2]); spool = sys.argv[3]
 ns = sorted(n["type"] for n in c["linux"]["namespaces"])
 bad = []
 if ns != ["mount", "user"]:
@@ -28,7 +29,7 @@ if c["linux"]["uidMappings"] != [{"containerID": uid, "hostID": uid, "size": 1}]
 if c["process"]["user"]["uid"] != uid:
     bad.append(f"process user {c['process']['user']}")
 dests = {m["destination"] for m in c["mounts"]}
-for d in ("/dev", "/proc", "/sys", "/var/spool/slurmd"):
+for d in ("/dev", "/proc", "/sys", spool):
     if d not in dests:
         bad.append(f"no {d} bind")
 print("\n".join(bad))
