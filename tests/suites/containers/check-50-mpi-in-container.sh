@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# @description srun --mpi=pmix -N2 -n2 --container runs the MPI allreduce inside the image on both compute nodes
+# @description srun --mpi=pmix -N2 -n2 pharos-run runs the MPI allreduce inside the image on both compute nodes (PMIx through the container)
 # @nodes controller
 # @timeout 600
 # @file examples/mpi/allreduce.py
@@ -13,7 +13,7 @@ home="${PHAROS_HOME_ROOT:-/shared/home}/${who}"
 bundle="${home}/containers/pytorch"
 [[ -f ${bundle}/config.json ]] || fail "no bundle at ${bundle} (check 30 makes it)"
 install -o "$who" -m 0644 "${PHAROS_CHECK_FILES}/allreduce.py" "${home}/allreduce.py"
-cmd="timeout 500 srun --mpi=pmix -p ${PHAROS_PARTITION:-debug} -N2 -n2 --ntasks-per-node=1 -t 8 -J pharos-mpi-container --container=${bundle} python3 ${home}/allreduce.py"
+cmd="timeout 500 srun --mpi=pmix -p ${PHAROS_PARTITION:-debug} -N2 -n2 --ntasks-per-node=1 -t 8 -J pharos-mpi-container pharos-run ${bundle} python3 ${home}/allreduce.py"
 out=$(as_user "$who" "$cmd" 2>&1) || {
   echo "$out"
   fail "the MPI job in the container failed"

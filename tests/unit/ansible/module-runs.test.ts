@@ -68,8 +68,8 @@ const BUDGET: Record<string, number> = {
   mpi: 2,
   // on the controller: its configuration, start, the API answering
   'container-registry': 4,
-  // oci.conf, crun's state directory (declared, made once), the registry entry, pharos-bundle; Apptainer's bind paths (off)
-  'container-runtime': 10,
+  // oci.conf, crun's state directory (declared, made once), the registry entry, pharos-bundle and pharos-run; Apptainer's bind paths (off)
+  'container-runtime': 12,
 };
 
 test('deploy roles of the local default stay within their module-run budget', () => {

@@ -94,7 +94,7 @@ test('train.sbatch: the first node is the master, the port comes from the job id
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, `env MASTER_ADDR=10.1.2.3 MASTER_PORT=${20000 + (45678 % 20000)}\n`);
   assert.match(r.stdout,
-    `srun --kill-on-bad-exit=1 --ntasks=2 --ntasks-per-node=1 --container=${bundle} python3 ${TRAIN} --checkpoint-dir /home/alice/checkpoints/train-ddp --epochs 3\n`);
+    `srun --kill-on-bad-exit=1 --ntasks=2 --ntasks-per-node=1 pharos-run ${bundle} python3 ${TRAIN} --checkpoint-dir /home/alice/checkpoints/train-ddp --epochs 3\n`);
 
   const none = await sbatchRun('none', []);
   assert.is(none.code, 0, none.stderr);
