@@ -6,3 +6,4 @@ export * from './paths.js';
 export * from './identity.js';
 export * from './vm.js';
 export * from './stage.js';
+export * from './ports.js';

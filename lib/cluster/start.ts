@@ -6,8 +6,8 @@ import type { ClusterPlan, NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import { poolName } from '../libvirt/pool.js';
 import { probeDomains } from '../libvirt/probe.js';
-import { allocatePorts } from '../libvirt/alloc.js';
-import { listStates, newState, readState, writeState, type ClusterState, type VmRecord } from './state.js';
+import { writeState, type ClusterState, type VmRecord } from './state.js';
+import { sshPorts } from './ports.js';
 import { ensureClusterKey } from './identity.js';
 import { claimCluster, releaseCluster } from './owners.js';
 import { convergeVm, vmReady } from './vm.js';
@@ -94,18 +94,8 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     if (pool.action === 'created') undo.push(`pool ${poolName(plan.name)}`, () => removePool(env.uri, poolName(plan.name)));
     if (pool.createdDir) undo.push(`directory ${pool.dir}`, () => rm(pool.dir, { recursive: true, force: true }));
 
-    const state = (await readState(env.paths.stateFile)) ?? newState(plan, env);
-    let ports = new Map<string, number>();
-    if (plan.network.mode === 'user') {
-      const taken = new Set<number>();
-      for (const s of await listStates(env.stateRoot)) {
-        for (const v of Object.values(s.vms)) if (s.cluster !== plan.name || !plan.nodes.some((n) => n.name === v.name)) taken.add(v.sshPort);
-      }
-      ports = await allocatePorts(
-        plan.nodes.map((n) => ({ vm: n.name, recorded: state.vms[n.name]?.sshPort })),
-        taken,
-      );
-    }
+    // The same port policy as the vm:<name> targets (ports.ts).
+    const ports = plan.network.mode === 'user' ? await sshPorts(plan.nodes, env) : new Map<string, number>();
 
     const probe = await probeDomains(env.uri, plan.nodes.map((n) => n.name));
     const reports: VmReport[] = [];
