@@ -11,12 +11,12 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
 import type { ClusterPlan, NodePlan } from '../lib/model.js';
-import { clusterEnv, convergeVm, ensureClusterKey, ensureNetwork, ensurePool, readState, stageImage, type ClusterEnv, type NodeImage } from '../lib/cluster/index.js';
+import { clusterEnv, convergeVm, vmFreshness, ensureClusterKey, ensureNetwork, ensurePool, stageImage, type ClusterEnv, type NodeImage } from '../lib/cluster/index.js';
+import { sshPortFor } from '../lib/cluster/ports.js';
+import { KERNEL_CMDLINE } from '../lib/images/base.js';
 import { networkXml } from '../lib/libvirt/network.js';
 import { poolName } from '../lib/libvirt/pool.js';
 import { probeDomains, type ProbeResult } from '../lib/libvirt/probe.js';
-import { allocatePorts, portIsFree } from '../lib/libvirt/alloc.js';
-import { listStates } from '../lib/cluster/state.js';
 import type { HostTargets } from './host.js';
 import type { ImageOut, ImageTargets } from './images.js';
 
@@ -57,20 +57,7 @@ function imageFor(node: NodePlan, images: ImageTargets): Target<ImageOut> | unde
 }
 
 function nodeImage(img: ImageOut): NodeImage {
-  return img.kernel ? { image: img.qcow2, kernel: img.kernel, initrd: img.initrd, cmdline: 'root=/dev/vda rw console=ttyS0,115200n8 net.ifnames=1' } : { image: img.qcow2 };
-}
-
-async function pickPort(plan: ClusterPlan, node: NodePlan, env: ClusterEnv, previous: number | undefined): Promise<number> {
-  const state = await readState(env.paths.stateFile);
-  const recorded = state?.vms[node.name]?.sshPort ?? previous;
-  if (recorded !== undefined) return recorded;
-  const taken = new Set<number>();
-  for (const s of await listStates(env.stateRoot)) {
-    for (const v of Object.values(s.vms)) if (v.name !== node.name) taken.add(v.sshPort);
-  }
-  if (node.sshPort !== undefined && !taken.has(node.sshPort) && (await portIsFree(node.sshPort))) return node.sshPort;
-  const m = await allocatePorts([{ vm: node.name }], taken);
-  return m.get(node.name)!;
+  return img.kernel ? { image: img.qcow2, kernel: img.kernel, initrd: img.initrd, cmdline: KERNEL_CMDLINE } : { image: img.qcow2 };
 }
 
 /** `owner`: the checkout building the cluster (it owns the cluster name; see lib/cluster/owners.ts). */
@@ -142,21 +129,13 @@ export function clusterTargets(plan: ClusterPlan, host: HostTargets, images: Ima
       },
       probe: async (out, p) => {
         const d = (await p.once(probeKey, probeAll)).domains.get(node.name);
-        if (!d?.exists) return `domain ${node.name} is gone`;
-        if (d.uuid && out.uuid && d.uuid !== out.uuid) return `domain ${node.name} was recreated outside Pharos`;
-        if (d.specHash !== out.specHash) return `domain ${node.name} definition differs from what was built`;
-        if (node.autoStart && d.state !== 'running') return `domain ${node.name} is ${d.state ?? 'not running'}`;
-        try {
-          await stat(path.join(paths.poolDir, `${node.name}.qcow2`));
-        } catch {
-          return `disk of ${node.name} is gone`;
-        }
-        return true;
+        const diskExists = await stat(path.join(paths.poolDir, `${node.name}.qcow2`)).then(() => true, () => false);
+        return vmFreshness(node, d, out, diskExists);
       },
       run: async (ctx) => {
         const e = env(ctx.deps.accel.acceleration, ctx.log);
         const prev = ctx.previous as VmOut | undefined;
-        const sshPort = plan.network.mode === 'user' ? await pickPort(plan, node, e, prev?.sshPort) : undefined;
+        const sshPort = plan.network.mode === 'user' ? await sshPortFor(node, e, prev?.sshPort) : undefined;
         ctx.phase(node.autoStart ? 'booting' : 'defining');
         const publicKey = (await readFile(ctx.deps.keys.publicKey, 'utf8')).trim();
         const img: NodeImage = userImage ? { image: path.resolve(userImage) } : await stageImage(nodeImage(ctx.deps.image), ctx.deps.image.digest, e.dataRoot);
