@@ -6,9 +6,8 @@
  * A role's key covers its files, the inventory, and the identity of every VM
  * (a VM that is a new machine gets every role again; a restarted one does not).
  */
-import path from 'node:path';
 import { target, type Target } from '../lib/graph/index.js';
-import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
+import { buildInventory, inventoryDir, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
 import { groupTable } from '../lib/inventory/groups.js';
@@ -43,7 +42,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
   const plan = ct.plan;
   const vmDeps: Record<string, Target<VmOut>> = {};
   for (const [name, t] of ct.vms) vmDeps[name] = t;
-  const dir = path.join(stateDir, 'clusters', plan.name);
+  const dir = inventoryDir(stateDir, plan.name);
 
   const inventory = target<InventoryOut, Record<string, Target<unknown>>>({
     name: `inventory:${plan.name}`,

@@ -16,6 +16,7 @@ import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
 import type { PushOut } from './registry.js';
 import { CONTAINER_SUITES, containerEnv } from '../lib/suites/images.js';
+import { reportsDir, suiteJunitFile, suiteReportFile, suitesRoot } from '../lib/suites/paths.js';
 
 export interface SuiteOut {
   suite: string;
@@ -26,9 +27,7 @@ export interface SuiteOut {
   junit: string;
 }
 
-export function reportsDir(stateDir: string): string {
-  return path.join(stateDir, 'reports');
-}
+export { reportsDir } from '../lib/suites/paths.js';
 
 export async function testTargets(
   root: string,
@@ -45,7 +44,7 @@ export async function testTargets(
   const out: Target<SuiteOut>[] = [];
   const pushDeps: Record<string, Target<unknown>> = {};
   for (const p of pushes) pushDeps[p.name] = p;
-  for (const suite of await listSuites(path.join(root, 'tests', 'suites'))) {
+  for (const suite of await listSuites(suitesRoot(root))) {
     const usesImages = CONTAINER_SUITES.includes(suite.name);
     out.push(
       target<SuiteOut, Record<string, Target<unknown>>>({
@@ -78,8 +77,8 @@ export async function testTargets(
           });
           const dir = reportsDir(ctx.stateDir);
           await mkdir(dir, { recursive: true });
-          const report = path.join(dir, `${suite.name}.json`);
-          const junit = path.join(dir, `${suite.name}.xml`);
+          const report = suiteReportFile(ctx.stateDir, suite.name);
+          const junit = suiteJunitFile(ctx.stateDir, suite.name);
           await writeFile(report, JSON.stringify(result, null, 2));
           await writeJunit([result], junit);
           const count = (s: string): number => result.checks.filter((c) => c.status === s).length;

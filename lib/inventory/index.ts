@@ -23,4 +23,4 @@ export { buildInventory } from './build.js';
 export { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory, type GpuDevice } from './slurm.js';
 export { toYaml } from './yaml.js';
 export { toIni } from './ini.js';
-export { renderInventory, writeInventory, type InventoryFormat } from './write.js';
+export { inventoryDir, inventoryFiles, renderInventory, writeInventory, type InventoryFormat } from './write.js';

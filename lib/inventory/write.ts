@@ -13,12 +13,22 @@ export function renderInventory(inv: Inventory, format: InventoryFormat): string
   return format === 'ini' ? toIni(inv) : toYaml(inv);
 }
 
+/** Where a project keeps a cluster's inventory (`.pharos/clusters/<cluster>/`). */
+export function inventoryDir(stateDir: string, cluster: string): string {
+  return join(stateDir, 'clusters', cluster);
+}
+
+/** The two inventory files in `dir`. */
+export function inventoryFiles(dir: string): { ini: string; yaml: string } {
+  return { ini: join(dir, 'inventory.ini'), yaml: join(dir, 'inventory.yml') };
+}
+
 /** Writes `inventory.ini` and `inventory.yml` into `dir` (temp file + rename,
  *  so a reader never sees half a file) and returns their paths. Deploys use
  *  the YAML one (its values are `!unsafe`); the INI one is for people. */
 export async function writeInventory(inv: Inventory, dir: string): Promise<{ ini: string; yaml: string }> {
   await mkdir(dir, { recursive: true });
-  const out = { ini: join(dir, 'inventory.ini'), yaml: join(dir, 'inventory.yml') };
+  const out = inventoryFiles(dir);
   let ini: string;
   try {
     ini = toIni(inv);

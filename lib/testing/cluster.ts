@@ -16,6 +16,7 @@ import { accessFromState, type SshAccess } from '../cluster/access.js';
 import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
 import { pollWithBackoff } from '../util/poll.js';
 import { containerEnv, readPushes } from '../suites/images.js';
+import { suitesRoot } from '../suites/paths.js';
 
 export async function loadSystem(configPath: string, root: string): Promise<SystemPlan> {
   return planSystem(await loadConfig(configPath, { root }));
@@ -42,9 +43,7 @@ export async function clusterAccess(plan: ClusterPlan): Promise<ClusterAccess> {
   return { env, ...accessFromState(state, env.paths) };
 }
 
-export function suitesRoot(root: string): string {
-  return path.join(root, 'tests', 'suites');
-}
+export { suitesRoot } from '../suites/paths.js';
 
 /** Runs suites now, bypassing the cache (`run-tests`, `run-test NAME`). */
 export async function runSuitesNow(
