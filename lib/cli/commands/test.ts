@@ -20,8 +20,12 @@ import { buildTargets as buildWithEngine } from './engine.js';
 import { PharosError } from '../../errors.js';
 import type { SuiteResult } from '../../suites/run.js';
 import { listSuites } from '../../suites/run.js';
-import { renderEvent, renderFailures, renderTable, suitesPassed, writeJunit } from '../../suites/report.js';
-import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy, suitesRoot, type DrillStep } from '../../testing/cluster.js';
+import { renderEvent, suitesPassed, writeJunit } from '../../suites/report.js';
+import { runJunitFile, suiteReportFile, suitesRoot } from '../../suites/paths.js';
+import { inventoryDir, inventoryFiles } from '../../inventory/write.js';
+import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy } from '../../testing/cluster.js';
+import { e2eCause, runE2e, type E2eReport, type E2eSteps } from '../../testing/e2e.js';
+import { countLine, e2eRenderer, printResults, type Writers } from './test-render.js';
 import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
 import { readFile } from 'node:fs/promises';
 import { styledOutput } from '../../util/terminal.js';
@@ -36,54 +40,16 @@ async function buildTargets(opts: GlobalOptions, targets: string[], extra: { kee
   return r.summary.ok;
 }
 
-function printResults(results: SuiteResult[], json: boolean | undefined): void {
-  if (json) {
-    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(renderTable(results, { color: styledOutput(process.stdout) }) + '\n');
-  const f = renderFailures(results);
-  if (f.trim()) process.stdout.write('\n' + f + '\n');
-}
-
-function countLine(results: SuiteResult[]): string {
-  let p = 0;
-  let f = 0;
-  let s = 0;
-  for (const r of results)
-    for (const c of r.checks) {
-      if (c.status === 'pass') p++;
-      else if (c.status === 'skip') s++;
-      else f++;
-    }
-  return `${p} passed, ${f} failed, ${s} skipped`;
-}
-
 async function suiteReports(stateDir: string, names: string[]): Promise<SuiteResult[]> {
   const out: SuiteResult[] = [];
   for (const n of names) {
     try {
-      out.push(JSON.parse(await readFile(path.join(stateDir, 'reports', `${n}.json`), 'utf8')) as SuiteResult);
+      out.push(JSON.parse(await readFile(suiteReportFile(stateDir, n), 'utf8')) as SuiteResult);
     } catch {
       /* the suite did not run (a dependency failed) */
     }
   }
   return out;
-}
-
-/** `pharos export logs` of the run's clusters after a failed e2e run; the line names where (or why not). */
-async function exportOnFailure(g: GlobalOptions, clusters: string[]): Promise<string> {
-  let line: string;
-  try {
-    const { exportLogsFor } = await import('./export.js');
-    const r = await exportLogsFor(g, { clusters, log: (l) => process.stderr.write(`${l}\n`) });
-    line = `logs: ${r.path}\n`;
-  } catch (e) {
-    line = `logs: not exported: ${e instanceof Error ? e.message : String(e)}\n`;
-  }
-  // Said now too: after an exception the summary is never printed.
-  process.stderr.write(line);
-  return line;
 }
 
 export function register(program: Command): void {
@@ -100,6 +66,12 @@ export function register(program: Command): void {
       ]),
     );
   const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+  const writers = (g: GlobalOptions): Writers => ({
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    color: styledOutput(process.stdout),
+    json: g.json,
+  });
 
   const runTier = async (tier: Tier, o: { filter?: string }, cmd: Command): Promise<void> => {
     const g = globals(cmd);
@@ -157,69 +129,44 @@ export function register(program: Command): void {
       const plan = hpcCluster(system);
       const t0 = Date.now();
       const suites = (await listSuites(suitesRoot(paths.root))).map((s) => s.name);
-      let ok = false;
-      let summary = '';
-      const drill: DrillStep[] = [];
-      try {
-        ok = await buildTargets(g, ['e2e'], { keepGoing: true });
-        let results = await suiteReports(paths.stateDir, suites);
-        if (ok) {
-          // A second deploy of the whole runtime playbook must change nothing.
-          const inv = path.join(paths.stateDir, 'clusters', plan.name, 'inventory.yml');
-          process.stderr.write('idempotency: running the runtime playbook a second time\n');
-          const again = await secondDeploy(inv, () => {});
-          const changed = Object.entries(again.hosts).filter(([, n]) => n > 0);
-          process.stdout.write(`idempotency: second deploy in ${formatDuration(again.durationMs)}: ok=${again.ok} changed=${again.changed}${changed.length ? ` (${changed.map(([h, n]) => `${h}: ${n}`).join(', ')})` : ''}\n`);
-          results.push({
-            suite: 'deploy-idempotency',
-            cluster: plan.name,
-            status: again.changed === 0 ? 'pass' : 'fail',
-            durationMs: again.durationMs,
-            startedAt: new Date().toISOString(),
-            checks: [
-              {
-                suite: 'deploy-idempotency',
-                check: 'second-run-changes-nothing',
-                node: 'all',
-                status: again.changed === 0 ? 'pass' : 'fail',
-                durationMs: again.durationMs,
-                output: JSON.stringify(again.hosts),
-                message: again.changed === 0 ? 'no changes' : `${again.changed} tasks changed on the second run`,
-              },
-            ],
-          });
-          ok = again.changed === 0;
-        }
-        if (ok && o.drill) {
-          drill.push(...(await failureDrill(plan, () => buildTargets(g, ['cluster']), (l) => process.stderr.write(`${l}\n`))));
-          const again = await runSuitesNow(paths.root, plan, {
+      const clusters = system.clusters.map((c) => c.name);
+      const log = (l: string): void => void process.stderr.write(`${l}\n`);
+      const steps: E2eSteps = {
+        build: () => buildTargets(g, ['e2e'], { keepGoing: true }),
+        suiteResults: () => suiteReports(paths.stateDir, suites),
+        idempotencyDeploy: () => secondDeploy(inventoryFiles(inventoryDir(paths.stateDir, plan.name)).yaml, () => {}),
+        drill: () => failureDrill(plan, () => buildTargets(g, ['cluster']), log),
+        suitesAfterDrill: () =>
+          runSuitesNow(paths.root, plan, {
             names: ['slurm-compute'],
             onEvent: (e) => {
               const l = renderEvent(e);
-              if (l && e.type !== 'output') process.stderr.write(`${l}\n`);
+              if (l && e.type !== 'output') log(l);
             },
-          });
-          results = [...results, ...again.map((r) => ({ ...r, suite: `${r.suite} (after drill)` }))];
-          ok = suitesPassed(again);
-        }
-        printResults(results, g.json);
-        for (const d of drill) process.stdout.write(`drill  ${d.step.padEnd(44)} ${formatDuration(d.ms)}\n`);
-        const junit = path.join(paths.stateDir, 'reports', 'junit.xml');
-        await mkdir(path.dirname(junit), { recursive: true });
-        await writeJunit(results, junit);
-        ok = ok && results.length > 0 && suitesPassed(results);
-        summary = `\nJUnit: ${junit}\ne2e ${ok ? 'passed' : 'FAILED'} in ${formatDuration(Date.now() - t0)}\n${countLine(results)}\n`;
-      } finally {
-        // Before the teardown, while the nodes still answer: what CI needs to see why.
-        if (!ok) summary = (await exportOnFailure(g, system.clusters.map((c) => c.name))) + summary;
-        if (o.cleanup) {
-          process.stderr.write(`tearing down ${system.clusters.map((c) => c.name).join(', ')} (keep it with --no-cleanup)\n`);
+          }),
+        writeJunit: async (results, file) => {
+          await mkdir(path.dirname(file), { recursive: true });
+          await writeJunit(results, file);
+        },
+        exportLogs: async () => {
+          const { exportLogsFor } = await import('./export.js');
+          return (await exportLogsFor(g, { clusters, log })).path;
+        },
+        teardown: async () => {
           for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c, { owner: paths.root }), { plan: c });
-        }
+        },
+      };
+      const render = e2eRenderer(writers(g), clusters, t0);
+      let report: E2eReport;
+      try {
+        report = await runE2e(steps, { cluster: plan.name, clusters, drill: o.drill, cleanup: o.cleanup, junitFile: runJunitFile(paths.stateDir), onPhase: render.onPhase });
+      } catch (e) {
+        // Logs exported and the cluster torn down; the error says what stopped the run.
+        throw e2eCause(e);
       }
       // The count line comes last, after the teardown, where CI reads it.
-      process.stdout.write(summary);
-      process.exitCode = ok ? 0 : 1;
+      process.stdout.write(render.summary(report));
+      process.exitCode = report.ok ? 0 : 1;
     });
 
   test
@@ -290,8 +237,8 @@ export function register(program: Command): void {
         if (l && (g.verbose || e.type !== 'output')) process.stderr.write(`${l}\n`);
       },
     });
-    printResults(results, g.json);
-    const junit = path.join(paths.stateDir, 'reports', 'junit.xml');
+    printResults(results, writers(g));
+    const junit = runJunitFile(paths.stateDir);
     await mkdir(path.dirname(junit), { recursive: true });
     await writeJunit(results, junit);
     process.stdout.write(`${countLine(results)}\n`);
