@@ -223,6 +223,20 @@ export async function startVm(
   return { vm: vm.name, started, sshReadyMs };
 }
 
+/** What `startVm` would do (`pharos -n vm start`), from the domain's live state; changes nothing. */
+export async function wouldStartVm(
+  stateRoot: string,
+  name: string,
+  opts: { owner?: string } = {},
+): Promise<{ vm: string; action: 'would-start' | 'running' | 'missing'; state: string }> {
+  const { state, vm } = await findVm(stateRoot, name);
+  await checkClusterOwner(ownerEnv(state.cluster, { stateRoot, owner: opts.owner }), 'starting a VM of');
+  const p = (await probeDomains(state.uri, [vm.name])).domains.get(vm.name);
+  if (!p?.exists) return { vm: vm.name, action: 'missing', state: 'missing' };
+  const st = p.state ?? 'unknown';
+  return { vm: vm.name, action: st === 'running' ? 'running' : 'would-start', state: st };
+}
+
 export async function stopVm(
   stateRoot: string,
   name: string,

@@ -15,6 +15,7 @@ import { type Action, type ClusterEnv, type EnsureResult, type NodeImage, ownerE
 import { ensureNetwork, removeNetwork } from './network.js';
 import { ensurePool, removePool } from './pool.js';
 import { exists, UndoStack } from './undo.js';
+import { probeCluster } from './probe.js';
 
 export interface StartOptions {
   /** Wait for every started VM's SSH banner (default true). */
@@ -147,4 +148,27 @@ export async function startCluster(plan: ClusterPlan, images: Record<string, Nod
     }
     throw e;
   }
+}
+
+/** What `startCluster` would do (`pharos -n cluster start`): nothing is created, allocated or started. */
+export interface StartPlan {
+  cluster: string;
+  network: { name: string; action: 'create' | 'start' | 'none' };
+  pool: { name: string; action: 'create' | 'start' | 'none' };
+  vms: { name: string; action: 'create' | 'converge' | 'none'; reason?: string; autoStart: boolean }[];
+}
+
+export async function planStart(plan: ClusterPlan, images: Record<string, NodeImage>, env: ClusterEnv): Promise<StartPlan> {
+  const pr = await probeCluster(plan, images, env);
+  const obj = (o: { exists: boolean; active: boolean }): 'create' | 'start' | 'none' => (!o.exists ? 'create' : o.active ? 'none' : 'start');
+  return {
+    cluster: plan.name,
+    network: { name: pr.network.name, action: obj(pr.network) },
+    pool: { name: pr.pool.name, action: obj(pr.pool) },
+    vms: plan.nodes.map((n) => {
+      const v = pr.vms.get(n.name)!;
+      const action = !v.exists ? 'create' : v.upToDate ? 'none' : 'converge';
+      return { name: n.name, action, ...(action === 'converge' && v.stale ? { reason: v.stale } : {}), autoStart: n.autoStart };
+    }),
+  };
 }

@@ -30,13 +30,16 @@ import {
   clusterStatus,
   destroyCluster,
   findVm,
+  planStart,
   startCluster,
   startVm,
+  wouldStartVm,
   stopCluster,
   stopVm,
   type ClusterStatus,
   type DestroyReport,
   type NodeImage,
+  type StartPlan,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
 import { KERNEL_CMDLINE } from '../../images/base.js';
@@ -144,6 +147,17 @@ export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined):
   return images;
 }
 
+/** `pharos -n cluster start`: what would be created, converged or started. */
+export function startPlanText(p: StartPlan): string {
+  const obj = (kind: string, o: StartPlan['network']): string => `  ${kind} ${o.name}: ${o.action === 'none' ? 'up to date' : `would ${o.action}`}`;
+  const vm = (v: StartPlan['vms'][number]): string => {
+    const what = v.action === 'create' ? 'would create' : v.action === 'converge' ? `would converge (${v.reason ?? 'out of date'})` : 'up to date';
+    const start = v.autoStart ? (v.action === 'none' ? '' : ' and start') : ', not started: auto_start false';
+    return `  ${v.name.padEnd(28)} ${what}${start}`;
+  };
+  return [`cluster ${p.cluster}: dry run, nothing changed`, obj('network', p.network), obj('pool', p.pool), ...p.vms.map(vm)].join('\n');
+}
+
 function statusTable(st: ClusterStatus): string {
   const word = (a: boolean | undefined): string => (a ? 'active' : a === false ? 'inactive' : 'missing');
   return [
@@ -180,6 +194,8 @@ async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: Cluste
   // --json: stdout carries only the status document; the build's NDJSON events go to stderr.
   const reporter = g.json ? (await import('../../run/reporters.js')).jsonReporter({ out: process.stderr }) : undefined;
   const r = await buildTargets(g, project, targets, { reporter });
+  // -n: the engine said what it would build; there is no cluster to show yet.
+  if (g.dryRun && r.exitCode === 0) return;
   if (r.exitCode !== 0) {
     // The reporter has said which target failed and why (or which signal stopped the build).
     process.exitCode = r.exitCode;
@@ -227,6 +243,11 @@ export function register(program: Command): void {
         if (d.notice && !g.json) process.stderr.write(`${d.notice}\n`);
       }
       const env = clusterEnv(plan, { acceleration: accel, owner: ownerOf(g), log: g.json ? undefined : (l) => process.stderr.write(`${l}\n`) });
+      if (g.dryRun) {
+        const p = await planStart(plan, resolveImages(plan, imagesDir), env);
+        out(g, { ...p, dryRun: true }, () => startPlanText(p));
+        return;
+      }
       const rep = await startCluster(plan, resolveImages(plan, imagesDir), env, { waitSsh: o.wait !== false, pinHostKeys: o.wait !== false });
       out(g, rep, () =>
         [
@@ -310,6 +331,11 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not wait for SSH')
     .action(async (name: string, o: ClusterOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (g.dryRun) {
+        const w = await wouldStartVm(defaultStateRoot(), name, { owner: ownerOf(g) });
+        out(g, { ...w, dryRun: true }, () => `${w.vm}: ${w.action === 'would-start' ? `would start (it is ${w.state})` : w.action === 'missing' ? 'its domain is missing (pharos cluster start creates it)' : 'already running'}`);
+        return;
+      }
       const r = await startVm(defaultStateRoot(), name, { waitSsh: o.wait !== false, owner: ownerOf(g) });
       out(g, r, () => `${r.vm}: ${r.started ? 'started' : 'already running'}${r.sshReadyMs !== undefined ? `, SSH ready after ${formatDuration(r.sshReadyMs)}` : ''}`);
     });
