@@ -11,6 +11,7 @@
 import { PharosError } from '../errors.js';
 import type { ClusterState, VmRecord } from './state.js';
 import { accessOf } from './access.js';
+import { sshConfigValue } from '../util/shell.js';
 import type { ClusterPaths } from './paths.js';
 
 /** A login name `pharos ssh -l` and `ssh-config -l` accept: a POSIX user name
@@ -43,11 +44,6 @@ export function sshOptions(vm: VmRecord, paths: Pick<ClusterPaths, 'privateKey' 
   ];
 }
 
-/** A value as ssh_config reads it: double-quoted when it holds whitespace. */
-function configValue(v: string): string {
-  return /[\s"]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v;
-}
-
 export interface SshConfigCluster {
   state: ClusterState;
   paths: Pick<ClusterPaths, 'privateKey' | 'knownHosts'>;
@@ -67,7 +63,7 @@ export function renderSshConfig(clusters: SshConfigCluster[], user = 'root'): st
     blocks.push(`# cluster ${c.state.cluster} (${c.state.networkMode} networking), written by pharos ssh-config`);
     for (const v of vms) {
       const aliases = [v.name, ...(v.shortName && v.shortName !== v.name && shortCount.get(v.shortName) === 1 ? [v.shortName] : [])];
-      blocks.push(`Host ${aliases.join(' ')}`, ...sshOptions(v, c.paths, user).map(([k, val]) => `  ${k} ${configValue(val)}`), '');
+      blocks.push(`Host ${aliases.join(' ')}`, ...sshOptions(v, c.paths, user).map(([k, val]) => `  ${k} ${sshConfigValue(val)}`), '');
     }
   }
   return blocks.length ? blocks.join('\n') : '# no cluster has VMs (pharos cluster start or pharos build vms creates them)\n';

@@ -7,6 +7,7 @@ import type { Inventory, InventoryAccess, InventoryGroup, InventoryVars } from '
 import { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
 import { virtiofsMounts } from './virtiofs.js';
 import { jobVars } from './users.js';
+import { shellQuoteArg, sshConfigValue } from '../util/shell.js';
 
 function accessFor(cluster: ClusterPlan, node: NodePlan, access: InventoryAccess): NodeAccess {
   const a = access.nodes.get(node.name);
@@ -27,8 +28,14 @@ function connectionVars(cluster: ClusterPlan, node: NodePlan, access: InventoryA
   };
 }
 
-function sshCommonArgs(access: InventoryAccess): string {
-  return `-o UserKnownHostsFile=${access.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`;
+/**
+ * Ansible splits `ansible_ssh_common_args` with Python's shlex (POSIX rules)
+ * and hands each word to ssh, which parses an option's value once more: the
+ * known_hosts path is quoted for ssh, then the option for shlex, so a state
+ * root with spaces (or quotes) stays one path. Plain paths stay bare.
+ */
+export function sshCommonArgs(access: Pick<InventoryAccess, 'knownHostsFile'>): string {
+  return `-o ${shellQuoteArg(`UserKnownHostsFile=${sshConfigValue(access.knownHostsFile)}`)} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`;
 }
 
 function group(name: string, hosts: string[], children: string[] = [], vars: InventoryVars = {}): InventoryGroup {

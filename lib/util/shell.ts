@@ -16,3 +16,12 @@ export function shellQuoteArg(s: string): string {
 export function shellQuote(args: readonly string[]): string {
   return args.map(shellQuoteArg).join(' ');
 }
+
+/**
+ * A value as OpenSSH reads it (ssh_config lines and `-o NAME=VALUE`): bare when
+ * it holds no whitespace, quote or backslash, else double-quoted with `"` and
+ * `\` escaped (ssh_config(5): arguments may be enclosed in double quotes).
+ */
+export function sshConfigValue(v: string): string {
+  return /[\s"'\\]/.test(v) ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"` : v;
+}

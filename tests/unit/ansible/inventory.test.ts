@@ -102,6 +102,31 @@ test('user mode: every host is 127.0.0.1 with its own port, key and pinned known
   assert.not.match(args, 'StrictHostKeyChecking=no');
 });
 
+test('a state root with spaces and quotes: Ansible (shlex) and ssh both read one known_hosts path', async () => {
+  await requireTool('ansible-inventory', 'ansible-core');
+  const plain = String(buildInventory(localPlan(), localAccess()).groups.find((g) => g.name === 'hpc')?.vars.ansible_ssh_common_args);
+  assert.is(plain, '-o UserKnownHostsFile=/var/lib/pharos/clusters/pharos/known_hosts -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes', 'a plain path stays bare');
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-inv-'));
+  try {
+    const knownHosts = join(dir, "pharos state", "it's \"x\"", 'known_hosts');
+    const access = { ...localAccess(), knownHostsFile: knownHosts };
+    writeFileSync(join(dir, 'inv.yml'), toYaml(buildInventory(localPlan(), access)));
+    // What Ansible reads from the inventory, split as its ssh plugin splits it (Python's shlex.split).
+    const data = (await ansibleInventory(join(dir, 'inv.yml'))) as { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    const args = String(data._meta.hostvars['pharos-controller']!.ansible_ssh_common_args);
+    const split = await exec('python3', ['-c', 'import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))', args], { timeoutMs: 30_000 });
+    const words = JSON.parse(split.stdout) as string[];
+    assert.equal(words.filter((w) => w !== '-o').map((w) => w.split('=')[0]), ['UserKnownHostsFile', 'StrictHostKeyChecking', 'IdentitiesOnly']);
+    // ...and as ssh parses the option: one file, the whole path.
+    const g = await exec('ssh', ['-G', ...words, 'pharos-controller'], { timeoutMs: 30_000 });
+    const line = g.stdout.split('\n').find((l) => l.startsWith('userknownhostsfile '));
+    assert.is(line, `userknownhostsfile ${knownHosts}`);
+    assert.is(words[1], `UserKnownHostsFile="${knownHosts.replace(/"/g, '\\"')}"`, 'double-quoted for ssh');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('user mode without a port for a node is one clear error', () => {
   const access = localAccess();
   access.nodes.delete('pharos-compute-02');
