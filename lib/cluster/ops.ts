@@ -15,8 +15,9 @@
  * This file only gathers the API; each concern has its own file: env.ts (the
  * cluster's environment and shared result types), undo.ts, network.ts, pool.ts,
  * disk.ts, domain.ts (spec, define, start, stop, SSH readiness), gpus.ts (the
- * GPU record), probe.ts, start.ts (`startCluster`), lifecycle.ts (stop, destroy,
- * status, one VM); one VM's convergence is vm.ts, the state file state.ts.
+ * GPU record), probe.ts (and the one freshness rule, `vmFreshness`), start.ts
+ * (`startCluster`, `planStart` for -n), lifecycle.ts (stop, destroy, status, one
+ * VM); one VM's convergence is vm.ts, its SSH port ports.ts, the state file state.ts.
  */
 export * from './env.js';
 export { UndoStack } from './undo.js';
