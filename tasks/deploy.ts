@@ -7,7 +7,7 @@
  * (a VM that is a new machine gets every role again; a restarted one does not).
  */
 import path from 'node:path';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { buildInventory, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';

@@ -4,8 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createEngine, target } from '../../../lib/graph/index.js';
-import { failText, skipText, type BuildEvent, type TargetResult } from '../../../lib/run/events.js';
+import { createEngine, failText, skipText, target, type BuildEvent, type TargetResult } from '../../../lib/index.js';
 import { memoryReporter } from '../../../lib/run/reporters.js';
 import { PharosError } from '../../../lib/errors.js';
 import { tempRoot } from './helpers.js';
