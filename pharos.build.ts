@@ -14,7 +14,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/graph/index.js';
+import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/index.js';
 import { loadConfig, planSystem } from './lib/config/index.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';

@@ -4,10 +4,17 @@
  * makespan against the critical-path lower bound.
  *
  * The DAG: N targets in 10 layers; each target has 10 input files of its own
- * and depends on two targets of the previous layer; its action concatenates its
- * inputs into `out/<i>.out`. ninja/make spawn `cat` per edge; a Pharos target
- * runs in-process (that is how Pharos targets run). Pharos is measured through
- * its CLI, start-up included. Env: BENCH_SIZES=1000,10000 BENCH_BIG_GIB=2.
+ * and depends on two targets of the previous layer. Two variants of its action:
+ * - `inproc`: it concatenates its inputs into `out/<i>.out`: ninja/make spawn
+ *   `cat` per edge, a Pharos target runs in-process (how most Pharos targets run);
+ * - `proc`: every tool spawns `md5sum` of the inputs as a child process per
+ *   target (Pharos through `ctx.exec`, no shell), writing `out/<i>.out`: the
+ *   same work for all three.
+ * Pharos is measured through its CLI, start-up included; the peak RSS of its
+ * no-op (`/usr/bin/time`, when there) is printed under each table.
+ * Env: BENCH_SIZES=1000,10000 BENCH_VARIANTS=inproc,proc BENCH_TOOLS=ninja,make,pharos
+ * BENCH_REPEAT=3 (no-op runs, best kept) BENCH_ONLY=dag,hash,sched BENCH_BIG_GIB=2.
+ * (make takes ~100 s a run at 10,000 targets: BENCH_TOOLS=ninja,pharos for a quick run.)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -16,11 +23,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createEngine, target, type Target } from '../lib/graph/index.js';
+import { createEngine, target, type Target } from '../lib/index.js';
 import { digestFile, hashFile, type StampDb } from '../lib/cache/hash.js';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const GRAPH_URL = new URL('../lib/graph/index.ts', import.meta.url).href;
+const GRAPH_URL = new URL('../lib/index.ts', import.meta.url).href;
 const JOBS = 2;
 const LAYERS = 10;
 const INPUTS = 10;
@@ -45,7 +52,16 @@ export function makeSpec(n: number): Spec {
   return { n, deps };
 }
 
-export function generate(dir: string, spec: Spec): void {
+export type Variant = 'inproc' | 'proc';
+
+/** The action of target `i` in the generated pharos.build.ts (`inputs`, `out` in scope). */
+const PHAROS_RUN: Record<Variant, string> = {
+  inproc: `async (c) => { writeFileSync(out, inputs.map((f) => readFileSync(join(c.root, f))).join('')); return { out }; }`,
+  proc: `async (c) => { writeFileSync(out, (await c.exec('md5sum', inputs)).stdout); return { out }; }`,
+};
+const COMMAND: Record<Variant, string> = { inproc: 'cat', proc: 'md5sum' };
+
+export function generate(dir: string, spec: Spec, variant: Variant = 'inproc'): void {
   mkdirSync(join(dir, 'out'), { recursive: true });
   const input = (i: number, j: number) => `in/${i}/${j}.txt`;
   for (let i = 0; i < spec.n; i++) {
@@ -69,20 +85,21 @@ export default (ctx) => {
     for (let j = 0; j < ${INPUTS}; j++) inputs.push('in/' + i + '/' + j + '.txt');
     const out = join(ctx.root, 'out', i + '.out');
     ts.push(target({ name: 't' + i, deps, inputs, outputFiles: (o) => [o.out],
-      run: async (c) => { writeFileSync(out, inputs.map((f) => readFileSync(join(c.root, f))).join('')); return { out }; } }));
+      run: ${PHAROS_RUN[variant]} }));
   }
   return { targets: ts, aliases: [alias('all', ts)] };
 };
 `,
   );
-  const nj = ['rule cat', '  command = cat $in > $out', ''];
+  const cmd = COMMAND[variant];
+  const nj = ['rule act', `  command = ${cmd} $in > $out`, ''];
   const mk = ['.SUFFIXES:', '.PHONY: all', `all: ${Array.from({ length: spec.n }, (_, i) => `out/${i}.out`).join(' ')}`, ''];
   const dn = ['default ' + Array.from({ length: spec.n }, (_, i) => `out/${i}.out`).join(' ')];
   for (let i = 0; i < spec.n; i++) {
     const ins = Array.from({ length: INPUTS }, (_, j) => input(i, j));
     const deps = spec.deps[i]!.map((d) => `out/${d}.out`);
-    nj.push(`build out/${i}.out: cat ${ins.join(' ')}${deps.length ? ` | ${deps.join(' ')}` : ''}`);
-    mk.push(`out/${i}.out: ${[...ins, ...deps].join(' ')}`, `\tcat ${ins.join(' ')} > $@`);
+    nj.push(`build out/${i}.out: act ${ins.join(' ')}${deps.length ? ` | ${deps.join(' ')}` : ''}`);
+    mk.push(`out/${i}.out: ${[...ins, ...deps].join(' ')}`, `\t${cmd} ${ins.join(' ')} > $@`);
   }
   writeFileSync(join(dir, 'build.ninja'), [...nj, ...dn, ''].join('\n'));
   writeFileSync(join(dir, 'Makefile'), `${mk.join('\n')}\n`);
@@ -107,29 +124,51 @@ function fmt(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
 
-async function dagBench(sizes: number[]): Promise<void> {
-  console.log(`\n## DAG: layered, ${LAYERS} layers, ${INPUTS} inputs/target, -j${JOBS}`);
-  console.log('| targets | tool | cold | no-op (best of 3) | one input changed | no-op vs ninja | no-op vs make |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const n of sizes) {
-    const spec = makeSpec(n);
-    const rows: Record<string, { cold: number; noop: number; one: number }> = {};
-    for (const tool of ['ninja', 'make', 'pharos'] as const) {
-      const dir = mkdtempSync(join(tmpdir(), `pharos-bench-${tool}-${n}-`));
-      generate(dir, spec);
-      const run = tools[tool];
-      const cold = run(dir);
-      const noop = Math.min(run(dir), run(dir), run(dir));
-      // Change the content of one input of a first-layer target.
-      writeFileSync(join(dir, 'in/0/0.txt'), 'changed\n');
-      const one = run(dir);
-      rows[tool] = { cold, noop, one };
-      rmSync(dir, { recursive: true, force: true });
+type Tool = keyof typeof tools;
+
+/** Peak RSS (MB) of a pharos build in `dir` (a no-op when run after one), or undefined without /usr/bin/time. */
+function pharosPeakRssMb(dir: string): number | undefined {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, join(REPO, 'bin/pharos.js'), '-C', dir, '-j', String(JOBS), 'build', 'all'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.error || r.status !== 0) return undefined;
+  const kb = Number(r.stderr.toString().trim().split('\n').pop());
+  return Number.isFinite(kb) ? kb / 1024 : undefined;
+}
+
+async function dagBench(sizes: number[], variants: Variant[], toolList: Tool[], repeat: number): Promise<void> {
+  for (const variant of variants) {
+    const action = variant === 'proc' ? 'every target spawns md5sum of its inputs (all tools)' : 'pharos in-process, ninja/make spawn cat';
+    console.log(`\n## DAG (${variant}): layered, ${LAYERS} layers, ${INPUTS} inputs/target, -j${JOBS}; ${action}`);
+    console.log(`| targets | tool | cold | no-op (best of ${repeat}) | one input changed | cold vs ninja | no-op vs ninja | one vs ninja |`);
+    console.log('|---|---|---|---|---|---|---|---|');
+    const rss: string[] = [];
+    for (const n of sizes) {
+      const spec = makeSpec(n);
+      const rows: Partial<Record<Tool, { cold: number; noop: number; one: number }>> = {};
+      for (const tool of toolList) {
+        const dir = mkdtempSync(join(tmpdir(), `pharos-bench-${variant}-${tool}-${n}-`));
+        generate(dir, spec, variant);
+        const run = tools[tool];
+        const cold = run(dir);
+        let noop = Infinity;
+        for (let k = 0; k < repeat; k++) noop = Math.min(noop, run(dir));
+        if (tool === 'pharos') {
+          const mb = pharosPeakRssMb(dir);
+          if (mb !== undefined) rss.push(`${n} targets: ${mb.toFixed(0)} MB`);
+        }
+        // Change the content of one input of a first-layer target.
+        writeFileSync(join(dir, 'in/0/0.txt'), 'changed\n');
+        const one = run(dir);
+        rows[tool] = { cold, noop, one };
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const nj = rows.ninja;
+      const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}x` : '-');
+      for (const tool of toolList) {
+        const r = rows[tool]!;
+        console.log(`| ${n} | ${tool} | ${fmt(r.cold)} | ${fmt(r.noop)} | ${fmt(r.one)} | ${ratio(r.cold, nj?.cold)} | ${ratio(r.noop, nj?.noop)} | ${ratio(r.one, nj?.one)} |`);
+      }
     }
-    for (const tool of ['ninja', 'make', 'pharos'] as const) {
-      const r = rows[tool]!;
-      console.log(`| ${n} | ${tool} | ${fmt(r.cold)} | ${fmt(r.noop)} | ${fmt(r.one)} | ${(r.noop / rows.ninja!.noop).toFixed(2)}x | ${(r.noop / rows.make!.noop).toFixed(2)}x |`);
-    }
+    if (rss.length) console.log(`\npharos no-op peak RSS (goal < 300 MB): ${rss.join(', ')}`);
   }
 }
 
@@ -198,13 +237,18 @@ async function makespanBench(): Promise<void> {
 
 async function main(): Promise<void> {
   const which = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
-  for (const t of ['ninja', 'make', 'cat']) if (!which(t)) throw new Error(`bench needs ${t} on PATH (apt-get install ${t === 'ninja' ? 'ninja-build' : t})`);
+  for (const t of ['ninja', 'make', 'cat', 'md5sum']) if (!which(t)) throw new Error(`bench needs ${t} on PATH (apt-get install ${t === 'ninja' ? 'ninja-build' : t})`);
   console.log(`# pharos bench (${new Date().toISOString()}, node ${process.version}, ${execFileSync('nproc').toString().trim()} cores, ninja ${execFileSync('ninja', ['--version']).toString().trim()})`);
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const what = new Set((process.env.BENCH_ONLY ?? 'dag,hash,sched').split(','));
   if (what.has('sched')) await makespanBench();
   if (what.has('hash')) await hashBench(Number(process.env.BENCH_BIG_GIB ?? 2));
-  if (what.has('dag')) await dagBench(sizes);
+  const variants = (process.env.BENCH_VARIANTS ?? 'inproc,proc').split(',') as Variant[];
+  for (const v of variants) if (!(v in COMMAND)) throw new Error(`BENCH_VARIANTS: unknown variant ${v} (inproc, proc)`);
+  const toolList = (process.env.BENCH_TOOLS ?? 'ninja,make,pharos').split(',') as Tool[];
+  for (const t of toolList) if (!(t in tools)) throw new Error(`BENCH_TOOLS: unknown tool ${t} (ninja, make, pharos)`);
+  const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+  if (what.has('dag')) await dagBench(sizes, variants, toolList, repeat);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

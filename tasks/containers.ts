@@ -11,7 +11,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { PharosError } from '../lib/errors.js';
 import { removeWorkTree } from '../lib/images/base.js';
 import { cacheLookup, cachePath, storeInCache } from '../lib/images/store.js';

@@ -6,7 +6,7 @@
  * A role's key covers its files, the inventory, and the identity of every VM
  * (a VM that is a new machine gets every role again; a restarted one does not).
  */
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { buildInventory, inventoryDir, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';

@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { PharosError } from '../lib/errors.js';
 import { exec } from '../lib/tools/exec.js';
 import type { Acceleration, AccelerationSetting } from '../lib/model.js';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exec } from '../lib/tools/exec.js';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { hasRealGpu, type SystemPlan } from '../lib/model.js';
 import {
   BASE_IMAGE_INPUTS,

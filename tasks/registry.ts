@@ -7,7 +7,7 @@
  * pull, `<controller-ip>:<port>/pharos/<name>@sha256:…`, names exactly what
  * was built. A registry that already holds that manifest is left alone.
  */
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { PharosError } from '../lib/errors.js';
 import { connect } from '../lib/tools/ssh.js';
 import { exec } from '../lib/tools/exec.js';

@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import { PharosError } from '../lib/errors.js';
 import { listSuites, runSuite, type SuiteResult } from '../lib/suites/run.js';
 import { accessOf, type NodeAccess } from '../lib/cluster/access.js';

@@ -9,7 +9,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { target, type Target } from '../lib/graph/index.js';
+import { target, type Target } from '../lib/index.js';
 import type { ClusterPlan, NodePlan } from '../lib/model.js';
 import { clusterEnv, convergeVm, vmFreshness, ensureClusterKey, ensureNetwork, ensurePool, stageImage, type ClusterEnv, type NodeImage } from '../lib/cluster/index.js';
 import { sshPortFor } from '../lib/cluster/ports.js';

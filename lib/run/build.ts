@@ -21,7 +21,7 @@ import { Plan } from './schedule.js';
 import { runTarget, type TargetHost } from './run-target.js';
 import { countByStatus, criticalPath } from './summary.js';
 import type { EngineContext } from './context.js';
-import type { BuildSummary, TargetResult } from './events.js';
+import { failText, skipText, type BuildSummary, type FailReason, type SkipReason, type TargetResult } from './events.js';
 
 export async function build(c: EngineContext, selectors: readonly string[], bo: { signal?: AbortSignal } = {}): Promise<BuildSummary> {
   const { opts, stateDir, emit } = c;
@@ -162,7 +162,7 @@ class BuildRun implements TargetHost {
     }
     if (this.running === 0 && this.finishedCount + this.plan.queued >= this.total) {
       // Anything still queued is there only because pick() refused it; it ends as skipped.
-      for (const n of this.plan.drain()) if (!this.ended.has(n)) this.finish(n, { status: 'skipped', durationMs: 0, reason: 'build stopped' });
+      for (const n of this.plan.drain()) if (!this.ended.has(n)) this.skip(n, { kind: 'build-stopped' });
       if (this.finishedCount >= this.total) this.resolveDone();
     }
   }
@@ -174,17 +174,21 @@ class BuildRun implements TargetHost {
     this.plan.finished(n);
   }
 
-  private fail(n: Node, tStart: number, e: unknown, what: string, tail: string[], log?: (l: string) => void, lp?: string): void {
+  private skip(n: Node, why: SkipReason): void {
+    this.finish(n, { status: 'skipped', durationMs: 0, reason: skipText(why), skip: why });
+  }
+
+  private fail(n: Node, tStart: number, e: unknown, what: 'checking' | 'running', tail: string[], log?: (l: string) => void, lp?: string): void {
     const msg = isPharosError(e) ? formatError(e).replace(/^error: /, '') : e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (log) for (const l of msg.split('\n')) log(l);
-    const interrupted = this.signal.aborted;
+    const why: FailReason = this.signal.aborted ? { kind: 'interrupted' } : { kind: 'error', while: what };
     if (!this.c.opts.keepGoing) this.stop = true;
     this.failed = true;
     this.finish(
       n,
-      { status: 'failed', durationMs: performance.now() - tStart, reason: interrupted ? 'interrupted' : `failed while ${what}`, error: msg.split('\n')[0], logPath: lp },
+      { status: 'failed', durationMs: performance.now() - tStart, reason: failText(why), fail: why, error: msg.split('\n')[0], logPath: lp },
       {},
-      { logTail: interrupted ? [] : tail },
+      { logTail: why.kind === 'interrupted' ? [] : tail },
     );
   }
 
@@ -216,12 +220,12 @@ class BuildRun implements TargetHost {
     for (const p of n.preds) {
       const s = this.ended.get(p)?.result.status;
       if (s === 'failed' || s === 'skipped') {
-        this.finish(n, { status: 'skipped', durationMs: 0, reason: `dependency ${p.name} ${s === 'failed' ? 'failed' : 'was skipped'}` });
+        this.skip(n, { kind: 'dependency', dependency: p.name, status: s });
         return;
       }
     }
     if (this.signal.aborted || this.stop) {
-      this.finish(n, { status: 'skipped', durationMs: 0, reason: this.signal.aborted ? 'interrupted' : 'build stopped after a failure' });
+      this.skip(n, this.signal.aborted ? { kind: 'interrupted' } : { kind: 'stopped-after-failure' });
       return;
     }
     const deps = this.depDigests(n);
@@ -246,7 +250,7 @@ class BuildRun implements TargetHost {
       return;
     }
     if (this.signal.aborted) {
-      this.finish(n, { status: 'skipped', durationMs: 0, reason: 'interrupted' });
+      this.skip(n, { kind: 'interrupted' });
       return;
     }
     this.started++;

@@ -13,12 +13,53 @@
  */
 export type TargetStatus = 'built' | 'cached' | 'failed' | 'skipped' | 'would-build';
 
+/** Why a target was not attempted (status `skipped`). */
+export type SkipReason =
+  /** A dependency failed, or was itself skipped. */
+  | { kind: 'dependency'; dependency: string; status: 'failed' | 'skipped' }
+  /** An earlier failure stopped the build (no keepGoing). */
+  | { kind: 'stopped-after-failure' }
+  /** The build ended with it still queued (nothing could start it). */
+  | { kind: 'build-stopped' }
+  /** Ctrl-C (the build's signal) came before it started. */
+  | { kind: 'interrupted' };
+
+/** Why a target failed (status `failed`); the message is in `error`. */
+export type FailReason =
+  /** Its check (key, stats, probe) or its run threw. */
+  | { kind: 'error'; while: 'checking' | 'running' }
+  /** The build was interrupted while it checked or ran. */
+  | { kind: 'interrupted' };
+
+/** The sentence a reporter prints for a skip (the result's `reason`). */
+export function skipText(r: SkipReason): string {
+  switch (r.kind) {
+    case 'dependency':
+      return `dependency ${r.dependency} ${r.status === 'failed' ? 'failed' : 'was skipped'}`;
+    case 'stopped-after-failure':
+      return 'build stopped after a failure';
+    case 'build-stopped':
+      return 'build stopped';
+    case 'interrupted':
+      return 'interrupted';
+  }
+}
+
+/** The sentence a reporter prints for a failure's cause (the result's `reason`). */
+export function failText(r: FailReason): string {
+  return r.kind === 'interrupted' ? 'interrupted' : `failed while ${r.while}`;
+}
+
 export interface TargetResult {
   status: TargetStatus;
   /** Time spent running (built/failed) or checking (cached). */
   durationMs: number;
-  /** Why it ran / would run / was skipped / failed. */
+  /** Why it ran / would run / was skipped / failed, as a sentence (for skips and failures: `skipText`/`failText` of `skip`/`fail`). */
   reason?: string;
+  /** For `skipped`: why, as a value (compare this, not `reason`). */
+  skip?: SkipReason;
+  /** For `failed`: why, as a value (compare this, not `reason`). */
+  fail?: FailReason;
   /** Failure message (for `failed`). */
   error?: string;
   /** The target's log file, when it ran. */
@@ -51,6 +92,8 @@ export type BuildEvent =
       status: TargetStatus;
       durationMs: number;
       reason?: string;
+      skip?: SkipReason;
+      fail?: FailReason;
       error?: string;
       logPath?: string;
       /** Last lines of the log, for failures. */

@@ -1,7 +1,11 @@
 /**
  * `.pharos/pids`: the process groups a build has running (every child that
  * `lib/tools/exec.ts` starts leads its own group). Rewritten atomically at
- * each start and exit; removed when the last one exits. A pharos killed with
+ * each start (with only the groups still running then) in place: one
+ * write at offset 0 of a file kept open, padded with spaces to the longest
+ * content so far (JSON ignores them), so a reader never sees a shorter,
+ * torn text and no start pays a rename. An exit does not rewrite it (a group
+ * that ended is harmless on record: see below); removed when the build ends. A pharos killed with
  * -9 cannot stop its children; the next build (under the lock) reads this
  * file and ends what is left: a process counts as that run's only if it is
  * in a recorded group and either carries the run's `PHAROS_RUN` mark in its
@@ -10,11 +14,10 @@
  * period.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_ENV, observeChildren, type ChildObserver } from '../tools/exec.js';
 import { liveStartTime, procStat } from '../tools/proc.js';
-import { writeFileAtomicSync } from '../util/atomic.js';
 
 interface Group {
   pgid: number;
@@ -39,6 +42,10 @@ export class GroupLedger implements ChildObserver {
   private readonly groups = new Map<number, Group>();
   private readonly path: string;
   private readonly stop: () => void;
+  private readonly procStart = liveStartTime(process.pid) ?? null;
+  private fd: number | undefined;
+  /** Bytes the file holds (the longest content written). */
+  private size = 0;
 
   constructor(stateDir: string) {
     this.path = join(stateDir, PIDS_FILE);
@@ -50,19 +57,34 @@ export class GroupLedger implements ChildObserver {
     this.write();
   }
 
+  /**
+   * Not rewritten: the record still names the group until the next start or
+   * the end. A group on record that has ended is harmless to the next run:
+   * its pgid taken again by another process group is not this run's (that
+   * leader's start time differs, its processes lack this run's mark).
+   */
   exited(pid: number): void {
-    if (this.groups.delete(pid)) this.write();
+    this.groups.delete(pid);
   }
 
   /** Best effort: a state directory that cannot be written fails the build elsewhere, with a clear message. */
   private write(): void {
     try {
       if (this.groups.size === 0) {
+        if (this.fd !== undefined) closeSync(this.fd);
+        this.fd = undefined;
+        this.size = 0;
         rmSync(this.path, { force: true });
         return;
       }
-      const f: PidsFile = { version: 1, run: this.run, pid: process.pid, procStart: liveStartTime(process.pid) ?? null, groups: [...this.groups.values()] };
-      writeFileAtomicSync(this.path, JSON.stringify(f));
+      const f: PidsFile = { version: 1, run: this.run, pid: process.pid, procStart: this.procStart, groups: [...this.groups.values()] };
+      const text = JSON.stringify(f);
+      const len = Math.max(this.size, Buffer.byteLength(text));
+      const buf = Buffer.alloc(len, ' ');
+      buf.write(text);
+      this.fd ??= openSync(this.path, 'w');
+      writeSync(this.fd, buf, 0, len, 0);
+      this.size = len;
     } catch {
       /* see above */
     }

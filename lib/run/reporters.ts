@@ -140,7 +140,7 @@ export function ttyReporter(o: ReporterOptions = {}): Reporter {
           if (e.status === 'failed') above(failureText(e));
           else if (e.status === 'built') above(`done ${e.name} in ${formatDuration(e.durationMs)}\n`);
           else if (e.status === 'would-build') above(`would build ${e.name}: ${e.reason}\n`);
-          else if (e.status === 'skipped' && e.reason !== 'interrupted') above(`skipped ${e.name}: ${e.reason}\n`);
+          else if (e.status === 'skipped' && e.skip?.kind !== 'interrupted') above(`skipped ${e.name}: ${e.reason}\n`);
           else if (Date.now() - last > 50) draw();
           break;
         case 'build-done':

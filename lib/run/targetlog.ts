@@ -3,6 +3,8 @@
  * target's output callbacks (a throw there would escape as a raw stack): the
  * first failure (full disk, EIO) is kept as a clear error naming the file,
  * later lines are dropped, and the engine fails the target with that error.
+ * Lines written in one turn of the event loop (a chunk of a child's output)
+ * go to the file in one `write`, at the end of that turn or at `close`.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -15,6 +17,8 @@ export class TargetLog {
   /** Set by the first write that failed. */
   error: PharosError | undefined;
   private readonly fd: number;
+  private pending = '';
+  private closed = false;
 
   constructor(readonly path: string) {
     io('create', dirname(path), () => mkdirSync(dirname(path), { recursive: true }));
@@ -24,15 +28,26 @@ export class TargetLog {
   write(line: string): void {
     this.tail.push(line);
     if (this.tail.length > 30) this.tail.shift();
-    if (this.error) return;
+    if (this.error || this.closed) return;
+    if (this.pending === '') queueMicrotask(() => this.flush());
+    this.pending += `${line}\n`;
+  }
+
+  private flush(): void {
+    const text = this.pending;
+    this.pending = '';
+    if (!text || this.error || this.closed) return;
     try {
-      writeSync(this.fd, `${line}\n`);
+      writeSync(this.fd, text);
     } catch (e) {
       this.error = ioError(e, 'write the log', this.path);
     }
   }
 
   close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
     try {
       closeSync(this.fd);
     } catch (e) {

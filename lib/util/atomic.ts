@@ -50,7 +50,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   await replaceFileAtomic(file, (tmp) => writeFile(tmp, data, mode === undefined ? {} : { mode }));
 }
 
-/** `writeFileAtomic` for synchronous callers (the cache state and the pids record). */
+/** `writeFileAtomic` for synchronous callers (the cache state). */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, mode?: number): void {
   const tmp = tempPathFor(file);
   try {

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, target, type Target } from '../../../lib/graph/index.js';
+import { createEngine, target, type Target } from '../../../lib/index.js';
 import { cachePath } from '../../../lib/images/store.js';
 import { hostTargets } from '../../../tasks/host.js';
 import { containerImageTargets, containerKey, ociArchiveRef, type ContainerImageOut } from '../../../tasks/containers.js';

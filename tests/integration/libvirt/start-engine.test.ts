@@ -66,7 +66,7 @@ clusters:
   const g = sb.guest;
   writeFileSync(
     join(root, 'pharos.build.ts'),
-    `import { alias, target } from ${JSON.stringify(join(REPO, 'lib/graph/index.js'))};
+    `import { alias, target } from ${JSON.stringify(join(REPO, 'lib/index.js'))};
 import { loadConfig, planSystem } from ${JSON.stringify(join(REPO, 'lib/config/index.js'))};
 import { clusterEnv, startCluster } from ${JSON.stringify(join(REPO, 'lib/cluster/ops.js'))};
 

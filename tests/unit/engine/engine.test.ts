@@ -4,7 +4,7 @@ import { writeFileSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alias, createEngine, target, type GraphDefinition, type Target, type BuildSummary } from '../../../lib/graph/index.js';
+import { alias, createEngine, target, type GraphDefinition, type Target, type BuildSummary } from '../../../lib/index.js';
 import { memoryReporter } from '../../../lib/run/reporters.js';
 import { hashStats } from '../../../lib/cache/hash.js';
 import { PharosError } from '../../../lib/errors.js';

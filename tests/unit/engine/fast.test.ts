@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildGraph, createEngine, target, type GraphDefinition, type BuildSummary } from '../../../lib/graph/index.js';
+import { buildGraph, createEngine, target, type GraphDefinition, type BuildSummary } from '../../../lib/index.js';
 import { definitionJson, definitionJsonSlow, plainPath } from '../../../lib/run/engine.js';
 import { age, tempRoot } from './helpers.js';
 

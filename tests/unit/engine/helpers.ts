@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-export const GRAPH_URL = new URL('../../../lib/graph/index.ts', import.meta.url).href;
+export const GRAPH_URL = new URL('../../../lib/index.ts', import.meta.url).href;
 
 export function tempRoot(prefix = 'pharos-engine-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, target, type BuildSummary, type GraphDefinition } from '../../../lib/graph/index.js';
+import { createEngine, target, type BuildSummary, type GraphDefinition } from '../../../lib/index.js';
 import { age, tempRoot, waitFor } from './helpers.js';
 
 const status = (s: BuildSummary, n: string): string => s.targets[n]!.status;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine, target, type GraphDefinition } from '../../../lib/graph/index.js';
+import { createEngine, target, type GraphDefinition } from '../../../lib/index.js';
 import { watch, withCompanions, type WatchEvent } from '../../../lib/watch/index.js';
 import { tempRoot, waitFor } from './helpers.js';
 
