@@ -65,30 +65,7 @@
  * Layers point down: `lib/graph` (targets, the checked graph) knows nothing
  * of `lib/run` (the engine); this file is the only one that joins them.
  */
-export {
-  target,
-  alias,
-  isTarget,
-  isAlias,
-  buildGraph,
-  select,
-  closure,
-  suggest,
-  editDistance,
-  nameGlob,
-  type Target,
-  type TargetSpec,
-  type Alias,
-  type ToolSpec,
-  type ProbeContext,
-  type RunContext,
-  type DepOutputs,
-  type GraphDefinition,
-  type GraphContext,
-  type GraphFactory,
-  type Graph,
-  type Node,
-} from './graph/index.js';
+export * from './graph/index.js';
 export { createEngine, defaultCacheDir, sanitizeName, type Engine, type EngineOptions, type TargetState } from './run/engine.js';
 export { skipText, failText } from './run/events.js';
 export type { BuildEvent, BuildSummary, Reporter, TargetResult, TargetStatus, SkipReason, FailReason } from './run/events.js';
