@@ -6,12 +6,13 @@
 // options: a target's `run.toString()` is part of its cache key, so the compiled
 // and the source graph must give byte-identical definitions). `import.meta.url`
 // is the source file's URL, so paths relative to a module (schemas/, ansible/,
-// packer/, package.json) mean the same files. dist/manifest.json records what
+// packer/, package.json) mean the same files. The config schema's validator is
+// written ahead too (lib/config/validator.ts). dist/manifest.json records what
 // was compiled (each source's size and mtime, the Node and esbuild versions);
 // bin/compiled.js trusts dist/ only while that still holds.
 // Plain JavaScript: it runs before anything is compiled. A failure leaves no
 // dist/ (the bin then runs the source through tsx) and does not fail the install.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MANIFEST, snapshot } from '../bin/compiled.js';
@@ -54,6 +55,13 @@ export async function compile(projectRoot = root, out = join(projectRoot, 'dist'
       const dest = join(tmp, rel.replace(/\.ts$/, '.js'));
       mkdirSync(dirname(dest), { recursive: true });
       writeFileSync(dest, r.code);
+    }
+    // The config schema's validator as Ajv standalone code (lib/config/validator.ts): no schema compile at start-up.
+    const validator = join(tmp, 'lib/config/validator.js');
+    const schema = join(projectRoot, 'schemas/cluster.schema.json');
+    if (existsSync(validator) && existsSync(schema)) {
+      const { STANDALONE_FILE, standaloneValidator } = await import(pathToFileURL(validator).href);
+      writeFileSync(join(tmp, STANDALONE_FILE), await standaloneValidator(schema));
     }
     writeFileSync(join(tmp, MANIFEST), `${JSON.stringify({ ...snap, esbuild: version })}\n`);
     rmSync(out, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { PharosError } from '../errors.js';
 import type { GraphContext, GraphDefinition } from '../graph/target.js';
 import { BUILD_FILE, findRootSync } from './root.js';
-import { runtime } from './runtime.js';
+import { runtime } from '../util/runtime.js';
 
 /** The global options every command sees (`cmd.optsWithGlobals()`). */
 export interface GlobalOptions {
