@@ -44,7 +44,7 @@ function newAjv(extra: Options = {}): Ajv {
 
 /** What a standalone validator must have been made from: the schema text and the Ajv version. */
 function stamp(file: string): string {
-  const req = createRequire(import.meta.url);
+  const req = createRequire(file);
   const { version } = req('ajv/package.json') as { version: string };
   return `${createHash('sha256').update(text(file)).digest('hex')} ajv ${version}`;
 }
@@ -54,7 +54,7 @@ function ahead(file: string): ValidateFunction | undefined {
   const rt = runtime();
   if (!rt?.compiled) return undefined;
   try {
-    const m = createRequire(import.meta.url)(join(rt.root, 'dist', STANDALONE_FILE)) as { default?: ValidateFunction; made?: string };
+    const m = createRequire(file)(join(rt.root, 'dist', STANDALONE_FILE)) as { default?: ValidateFunction; made?: string };
     return m.made === stamp(file) && typeof m.default === 'function' ? m.default : undefined;
   } catch {
     return undefined;
@@ -69,7 +69,7 @@ export function getValidator(file: string): ValidateFunction {
 
 /** Ajv standalone code (CommonJS) of the validator, stamped with what it was made from. */
 export async function standaloneValidator(file: string): Promise<string> {
-  const mod = (await import('ajv/dist/standalone/index.js')) as unknown as { default: StandaloneCode | { default: StandaloneCode } };
+  const mod = createRequire(file)('ajv/dist/standalone') as { default: StandaloneCode | { default: StandaloneCode } };
   const standaloneCode: StandaloneCode = typeof mod.default === 'function' ? mod.default : mod.default.default;
   const ajv = newAjv({ code: { source: true } });
   const code = standaloneCode(ajv, ajv.compile(loadSchema(file)));

@@ -3,13 +3,20 @@
  * bin/compiled.js): the compiled graph of this repository gives every target
  * the same definition text as the source under tsx (or every key would change
  * between the two); dist/ goes stale on an edited, added or removed source; and
- * the real bin runs the edited source, not the stale dist/.
+ * the real bin runs the edited source, not the stale dist/. The schema
+ * validator written ahead as Ajv standalone code gives the same answers and
+ * error objects as the one compiled at run time.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
+import { parse } from 'yaml';
+import type { ValidateFunction } from 'ajv';
+import { SCHEMA_FILE } from '../../../lib/config/load.js';
+import { getValidator, standaloneValidator } from '../../../lib/config/validator.js';
 import * as assert from 'uvu/assert';
 import { compile } from '../../../scripts/compile.mjs';
 import { compiledFresh } from '../../../bin/compiled.js';
@@ -107,6 +114,44 @@ test('an added or removed source, or an edited pharos.build.ts or tsconfig.json,
   await compile(d);
   writeFileSync(join(d, 'tsconfig.json'), '{"compilerOptions":{"strict":false}}\n');
   assert.is(compiledFresh(d), false, 'tsconfig');
+});
+
+const yamlOf = (f: string) => parse(readFileSync(join(REPO, f), 'utf8')) as Record<string, unknown>;
+
+function cases(): [string, unknown][] {
+  const local = yamlOf('config/local.yaml');
+  const clusters = local.clusters as Record<string, unknown>;
+  return [
+    ['config/local.yaml', local],
+    ['config/example-multi-gpu-clusters.yaml', yamlOf('config/example-multi-gpu-clusters.yaml')],
+    ['empty mapping', {}],
+    ['wrong version type', { ...local, version: ['1'] }],
+    ['unknown top-level key', { ...local, nonsense: true }],
+    ['clusters of the wrong shape', { ...local, clusters: { ...clusters, extra: 'x' } }],
+    ['not an object', 'text'],
+  ];
+}
+
+test('standalone and run-time validators agree, errors included', async () => {
+  const dir = join(REPO, 'dist', `.test-validator-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const file = join(dir, 'v.cjs');
+    writeFileSync(file, await standaloneValidator(SCHEMA_FILE));
+    const ahead = (createRequire(join(REPO, 'package.json'))(file) as { default: ValidateFunction }).default;
+    const now = getValidator(SCHEMA_FILE);
+    let invalid = 0;
+    for (const [what, data] of cases()) {
+      const a = ahead(data);
+      const b = now(data);
+      assert.is(a, b, what);
+      assert.equal(JSON.parse(JSON.stringify(ahead.errors ?? null)), JSON.parse(JSON.stringify(now.errors ?? null)), what);
+      if (!a) invalid++;
+    }
+    assert.ok(invalid >= 4, 'the broken cases are refused');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
