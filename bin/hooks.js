@@ -2,7 +2,9 @@
 // TypeScript file must still be loaded through tsx: another project's
 // pharos.build.ts, or a reload in `watch`. An import that tsx resolves to a
 // .ts file of this checkout's lib/ or tasks/ is sent to its compiled twin in
-// dist/, so the process holds one copy of the engine, not two.
+// dist/, so the process holds one copy of the engine, not two. Not under a
+// `tsImport` namespace (watch's reload after an edit): that loads the source
+// afresh, as it did before there was a dist/, so an edit to lib/ or tasks/ is seen.
 let src = '';
 let dist = '';
 
@@ -13,6 +15,7 @@ export function initialize(data) {
 
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
+  if (context.parentURL?.includes('tsx-namespace=') || specifier.includes('tsx-namespace=')) return r;
   const url = r.url;
   if (!url.startsWith(src)) return r;
   const q = url.search(/[?#]/);
