@@ -73,7 +73,7 @@ export async function compile(projectRoot = root, out = join(projectRoot, 'dist'
   return Object.keys(snap.files).length;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+async function cli() {
   const t0 = performance.now();
   try {
     const n = await compile();
@@ -83,3 +83,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.warn(`pharos: could not compile the engine ahead (${e instanceof Error ? e.message.split('\n')[0] : e}); the bin runs the source through tsx`);
   }
 }
+
+// No top-level await: tests load this module under uvu's CommonJS mode too.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void cli();
