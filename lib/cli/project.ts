@@ -74,6 +74,9 @@ export async function loadProject(opts: GlobalOptions, o: { fresh?: boolean; env
       // This checkout's own graph, compiled with the engine (fresh: checked at start-up).
       mod = (await import(pathToFileURL(join(rt.root, 'dist', 'pharos.build.js')).href)) as { default?: unknown };
     } else {
+      // Load the public API (engine included) before the TypeScript hooks start: once they
+      // run, every module resolved goes through their thread, which costs per module.
+      if (rt?.compiled) await import('../graph/index.js');
       await rt?.registerTsx();
       mod = (await import(url)) as { default?: unknown };
     }
