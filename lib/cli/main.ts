@@ -51,6 +51,8 @@ function commandWord(argv: string[]): string | undefined {
 
 async function loadRegistrars(argv: string[]): Promise<Registrar[]> {
   const cmd = commandWord(argv);
+  // `pharos --version`: no command is needed to print it.
+  if (!cmd && (argv.includes('-V') || argv.includes('--version'))) return [];
   if (cmd && ENGINE_COMMANDS.has(cmd) && !argv.includes('--help') && !argv.includes('-h')) {
     return [(await import('./commands/engine.js')).register];
   }

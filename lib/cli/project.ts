@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { PharosError } from '../errors.js';
 import type { GraphContext, GraphDefinition } from '../graph/target.js';
 import { BUILD_FILE, findRootSync } from './root.js';
+import { runtime } from '../util/runtime.js';
 
 /** The global options every command sees (`cmd.optsWithGlobals()`). */
 export interface GlobalOptions {
@@ -63,11 +64,22 @@ export async function loadProject(opts: GlobalOptions, o: { fresh?: boolean; env
   if (!existsSync(paths.buildFile)) throw new PharosError(`${paths.buildFile} does not exist`);
   let mod: { default?: unknown };
   const url = pathToFileURL(paths.buildFile).href;
+  const rt = runtime();
   try {
     if (o.fresh) {
+      await rt?.registerTsx();
       const { tsImport } = await import('tsx/esm/api');
       mod = (await tsImport(`${url}?reload=${++loads}`, import.meta.url)) as { default?: unknown };
-    } else mod = (await import(url)) as { default?: unknown };
+    } else if (rt?.compiled && paths.root === rt.root) {
+      // This checkout's own graph, compiled with the engine (fresh: checked at start-up).
+      mod = (await import(pathToFileURL(join(rt.root, 'dist', 'pharos.build.js')).href)) as { default?: unknown };
+    } else {
+      // Load the public API (engine included) before the TypeScript hooks start: once they
+      // run, every module resolved goes through their thread, which costs per module.
+      if (rt?.compiled) await import('../index.js');
+      await rt?.registerTsx();
+      mod = (await import(url)) as { default?: unknown };
+    }
   } catch (e) {
     if (e instanceof PharosError) throw e;
     const msg = e instanceof Error ? e.message : String(e);

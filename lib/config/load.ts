@@ -7,16 +7,15 @@
  * hint. Host-fit findings are warnings, returned rather than thrown.
  */
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import * as formatsNs from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
 import { PharosError, type ErrorDetail } from '../errors.js';
 import type { ClusterConfig } from './types.js';
 import { expandDocument } from './expand.js';
+import { getValidator, loadSchema as loadSchemaFile } from './validator.js';
 import { checkAliases } from './aliases.js';
 import { closest } from './hints.js';
 import { checkRules, fieldPath, type HostCapacity, type Locator, type Path } from './rules.js';
@@ -53,24 +52,9 @@ export interface LoadOptions {
   strict?: boolean;
 }
 
-type AddFormats = (ajv: Ajv, formats?: string[]) => Ajv;
-
-let validator: ValidateFunction | undefined;
-let schemaJson: Record<string, unknown> | undefined;
-
+/** The parsed schema (lib/config/validator.ts). */
 export function loadSchema(): Record<string, unknown> {
-  if (!schemaJson) schemaJson = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
-  return schemaJson;
-}
-
-function getValidator(): ValidateFunction {
-  if (validator) return validator;
-  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, verbose: true });
-  const mod = formatsNs as unknown as { default: AddFormats | { default: AddFormats } };
-  const addFormats: AddFormats = typeof mod.default === 'function' ? mod.default : mod.default.default;
-  addFormats(ajv, ['ipv4', 'uri']);
-  validator = ajv.compile(loadSchema());
-  return validator;
+  return loadSchemaFile(SCHEMA_FILE);
 }
 
 /** Position of the node at `path` (or of its key), falling back to the deepest node found. */
@@ -359,7 +343,7 @@ export function loadConfigText(text: string | Buffer, file: string, opts: LoadOp
     // checkAliases() stops every alias problem the yaml library knows of; this is the net under it.
     fail(file, [{ file, line: 1, column: 1, message: `YAML: ${(e as Error).message}`, hint: 'check the anchors (&name) and aliases (*name) in the file' }]);
   }
-  const validate = getValidator();
+  const validate = getValidator(SCHEMA_FILE);
   const locate = makeLocator(doc, lc);
   if (!validate(data)) fail(file, schemaDetails(validate.errors ?? [], file, locate));
   const config = data as ClusterConfig;

@@ -1,7 +1,10 @@
 /**
  * One build (the Builder): takes the lock and re-reads the state under it,
  * then starts ready targets in plan order, at most `-j` at once. Each is
- * checked and, if stale, run (run-target.ts); a dry run stops at the check.
+ * checked and, if stale, run (run-target.ts); a dry run stops at the check:
+ * a target is `would-build` when it is stale whatever its dependencies'
+ * outputs turn out to be, `may-cut-off` when it is up to date if the
+ * dependencies that would rebuild give the outputs it was built with.
  * A target is not attempted (skipped) after a failed or skipped dependency,
  * after a failure without keepGoing, or after an abort. Abort = Ctrl-C:
  * running targets see the signal, nothing more starts, nothing finishing
@@ -202,15 +205,25 @@ class BuildRun implements TargetHost {
     this.fail(n, tStart, e, 'running', tail, log, logPath);
   }
 
-  /** Output digests of `n`'s dependencies, or the name of one without (in a dry run: it would rebuild). */
-  private depDigests(n: Node): DepDigests | string {
-    const out: DepDigests = {};
+  /**
+   * Output digests of `n`'s dependencies. In a dry run a dependency that would
+   * rebuild has no output yet: it is taken at the digest `n` was last built
+   * with (the early-cutoff case: it comes out the same), and named in `unsure`.
+   */
+  private depDigests(n: Node): { deps: DepDigests; unsure: string[] } {
+    const deps: DepDigests = {};
+    const unsure: string[] = [];
+    let seen: DepDigests | undefined;
     for (const d of n.deps.values()) {
       const o = this.ended.get(d);
-      if (!o || o.outputDigest === undefined) return d.name;
-      out[d.name] = o.outputDigest;
+      if (o && o.outputDigest !== undefined) deps[d.name] = o.outputDigest;
+      else {
+        seen ??= this.st.keyOf(n.name)?.deps ?? {};
+        deps[d.name] = seen[d.name] ?? this.st.records.get(d.name)?.outputDigest ?? 'never built';
+        unsure.push(d.name);
+      }
     }
-    return out;
+    return { deps, unsure };
   }
 
   /** One target: not attempted, cached, would build (dry run), or run. */
@@ -228,15 +241,17 @@ class BuildRun implements TargetHost {
       this.skip(n, this.signal.aborted ? { kind: 'interrupted' } : { kind: 'stopped-after-failure' });
       return;
     }
-    const deps = this.depDigests(n);
-    if (typeof deps === 'string') {
-      // Only in a dry run: a dependency would rebuild, so its output is unknown.
-      this.finish(n, { status: 'would-build', durationMs: 0, reason: `dependency ${deps} would rebuild` });
-      return;
-    }
+    // `unsure` only in a dry run: dependencies that would rebuild (their outputs are not known yet).
+    const { deps, unsure } = this.depDigests(n);
     let r: Check;
     try {
       r = await check(this.c, n, deps, this.probeCtx);
+      if (r.fresh && unsure.length) {
+        // Up to date if those outputs come out as this target last saw them; else it runs.
+        const reason = `${unsure.length > 1 ? 'dependencies' : 'dependency'} ${unsure.join(', ')} would rebuild; up to date if ${unsure.length > 1 ? 'their outputs come' : 'its output comes'} out the same`;
+        this.finish(n, { status: 'may-cut-off', durationMs: 0, reason });
+        return;
+      }
       if (r.fresh) {
         this.finish(n, { status: 'cached', durationMs: performance.now() - tStart }, { outputDigest: r.rec.outputDigest, output: r.rec.output });
         return;

@@ -9,9 +9,14 @@
  * - `failed`: ran (or its check) and failed; nothing recorded;
  * - `skipped`: not attempted: a dependency failed, the build stopped after a
  *   failure, or it was interrupted;
- * - `would-build`: dry run only: it is dirty and would run.
+ * - `would-build`: dry run only: it is stale for a reason of its own (inputs,
+ *   definition, a probe, no record...) and would run whatever its dependencies
+ *   give;
+ * - `may-cut-off`: dry run only: it is up to date if the dependencies that
+ *   would rebuild give the outputs it was last built with (early cutoff), and
+ *   runs if they do not: which one, only the real build can tell.
  */
-export type TargetStatus = 'built' | 'cached' | 'failed' | 'skipped' | 'would-build';
+export type TargetStatus = 'built' | 'cached' | 'failed' | 'skipped' | 'would-build' | 'may-cut-off';
 
 /** Why a target was not attempted (status `skipped`). */
 export type SkipReason =

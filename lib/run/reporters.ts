@@ -37,6 +37,7 @@ export function summaryText(s: BuildSummary): string {
     c.built && `${c.built} built`,
     c.cached && `${c.cached} up to date`,
     c['would-build'] && `${c['would-build']} would build`,
+    c['may-cut-off'] && `${c['may-cut-off']} may be cut off`,
     c.failed && `${c.failed} failed`,
     c.skipped && `${c.skipped} skipped`,
   ].filter(Boolean);
@@ -70,6 +71,7 @@ export function plainReporter(o: ReporterOptions = {}): Reporter {
           if (e.status === 'failed') out.write(failureText(e));
           else if (e.status === 'built') out.write(`done ${e.name} in ${formatDuration(e.durationMs)}\n`);
           else if (e.status === 'would-build') out.write(`would build ${e.name}: ${e.reason}\n`);
+          else if (e.status === 'may-cut-off') out.write(`may be cut off ${e.name}: ${e.reason}\n`);
           else if (e.status === 'skipped' || o.verbose) out.write(`${e.status} ${e.name}${e.reason ? `: ${e.reason}` : ''}\n`);
           break;
         case 'build-done':
@@ -140,6 +142,7 @@ export function ttyReporter(o: ReporterOptions = {}): Reporter {
           if (e.status === 'failed') above(failureText(e));
           else if (e.status === 'built') above(`done ${e.name} in ${formatDuration(e.durationMs)}\n`);
           else if (e.status === 'would-build') above(`would build ${e.name}: ${e.reason}\n`);
+          else if (e.status === 'may-cut-off') above(`may be cut off ${e.name}: ${e.reason}\n`);
           else if (e.status === 'skipped' && e.skip?.kind !== 'interrupted') above(`skipped ${e.name}: ${e.reason}\n`);
           else if (Date.now() - last > 50) draw();
           break;

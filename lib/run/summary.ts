@@ -3,7 +3,7 @@ import type { Node } from '../graph/graph.js';
 import type { BuildSummary, TargetResult, TargetStatus } from './events.js';
 
 export function countByStatus(results: Iterable<TargetResult>): Record<TargetStatus, number> {
-  const counts: Record<TargetStatus, number> = { built: 0, cached: 0, failed: 0, skipped: 0, 'would-build': 0 };
+  const counts: Record<TargetStatus, number> = { built: 0, cached: 0, failed: 0, skipped: 0, 'would-build': 0, 'may-cut-off': 0 };
   for (const r of results) counts[r.status]++;
   return counts;
 }

@@ -1,7 +1,7 @@
 /**
  * Every runtime dependency in package.json is imported by the code (lib/,
- * tasks/, bin/, pharos.build.ts), and package-lock.json declares the same
- * set: a package declared and never used is weight and a false promise.
+ * tasks/, bin/, scripts/ (the install-time compile), pharos.build.ts), and
+ * package-lock.json declares the same set: a package declared and never used is weight and a false promise.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Pkg;
 const deps = Object.keys(pkg.dependencies ?? {});
 
 test('every runtime dependency is imported somewhere', () => {
-  const files = [...sources(join(REPO, 'lib')), ...sources(join(REPO, 'tasks')), ...sources(join(REPO, 'bin')), join(REPO, 'pharos.build.ts')];
+  const files = [...sources(join(REPO, 'lib')), ...sources(join(REPO, 'tasks')), ...sources(join(REPO, 'bin')), ...sources(join(REPO, 'scripts')), join(REPO, 'pharos.build.ts')];
   const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
   const unused = deps.filter((d) => !new RegExp(`(from|import\\()\\s*['"]${d.replace(/[/.]/g, '\\$&')}(/[^'"]*)?['"]`).test(text));
   assert.equal(unused, [], `declared in package.json, imported nowhere: ${unused.join(', ')}`);
