@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exec } from '../../../lib/tools/exec.js';
+import { pollWithBackoff } from '../../../lib/util/poll.js';
 import { GOLDEN } from './helpers.js';
 
 const CONF = join(GOLDEN, 'render', 'controller-only', 'pharos-controller', 'slurm.conf');
@@ -38,6 +39,16 @@ function freePort(): Promise<number> {
       s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Whether process `pid` still exists (signal 0 probes without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function exited(p: ChildProcess): Promise<number | null> {
@@ -91,7 +102,12 @@ async function startController(dropMaxNodeCount: boolean): Promise<Controller> {
       await exited(proc);
     }
     const pid = Number(readFileSync(m('pid'), 'utf8'));
-    if (pid > 0) process.kill(pid, 'SIGTERM');
+    if (pid > 0) {
+      process.kill(pid, 'SIGTERM');
+      // munged writes its seed file as it exits: remove the directory only after it is gone.
+      const gone = await pollWithBackoff(async () => (alive(pid) ? undefined : true), { timeoutMs: 30_000, firstDelayMs: 20, maxDelayMs: 500 });
+      if (!gone) throw new Error(`munged (pid ${pid}) did not exit within 30 s of SIGTERM`);
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   return { conf, log, proc, stop };
