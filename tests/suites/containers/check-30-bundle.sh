@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # @description pharos-bundle, run as the first user on the login node, unpacks the image into a bundle in their shared home; a second run keeps it
 # @nodes controller
-# @timeout 900
+# @timeout 1800
 set -euo pipefail
 
 [[ -n ${PHAROS_CONTAINER_REF:-} ]] || skip "no container image in this cluster's registry"
