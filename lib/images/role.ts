@@ -1,5 +1,6 @@
 /**
- * `image:hpc-controller` / `image:hpc-compute`: the base image provisioned by
+ * Role images (`image:hpc-controller`, `image:hpc-compute`, and for a cloud
+ * cluster `image:cloud-base`, `image:cloud-gpu-worker`): the base image provisioned by
  * Packer (qemu builder, direct kernel boot, TCG or KVM) with the role's
  * image-time Ansible playbook, then cleaned and compacted.
  *
@@ -18,8 +19,8 @@ import { KERNEL_CMDLINE } from './base.js';
 import { fileDigest } from '../util/digest.js';
 import { renderFirstbootConfig } from './firstboot.js';
 
-export type ImageRole = 'hpc-controller' | 'hpc-compute';
-export const IMAGE_ROLES: readonly ImageRole[] = ['hpc-controller', 'hpc-compute'];
+export type ImageRole = 'hpc-controller' | 'hpc-compute' | 'cloud-base' | 'cloud-gpu-worker';
+export const IMAGE_ROLES: readonly ImageRole[] = ['hpc-controller', 'hpc-compute', 'cloud-base', 'cloud-gpu-worker'];
 
 export interface BaseImageRef {
   qcow2: string;
