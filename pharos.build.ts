@@ -8,6 +8,11 @@
  *
  *   host:packages ─ image:container:<name> (containers/<name>/: mmdebstrap + umoci, OCI archive) ─┐
  *   deploy:container-registry ─────────────────────────────────────── push:<cluster>:<name> ─ test:containers, test:distributed-training
+ *   deploy:cloud-node (a cloud cluster) ───────────────────────────── preload:<cluster>:<name> ─ test:cloud-nodes
+ *
+ * A cloud cluster (Kubernetes) gets the same chain with image:cloud-base (and
+ * image:cloud-gpu-worker for GPU workers), deploy:cloud-node and
+ * deploy:kubernetes, and the suites whose checks say `# @cluster cloud`.
  *
  * Aliases: `cluster` = every deploy and image push (and every VM of clusters
  * without deploy roles), `images`, `vms`, `e2e` = cluster + every suite.
@@ -16,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/index.js';
 import { loadConfig, planSystem } from './lib/config/index.js';
+import { IMAGE_ROLES } from './lib/images/index.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';
 import { containerImageTargets } from './tasks/containers.js';
@@ -23,6 +29,7 @@ import { clusterTargets } from './tasks/vms.js';
 import { deployTargets } from './tasks/deploy.js';
 import { testTargets } from './tasks/tests.js';
 import { pushTargets } from './tasks/registry.js';
+import { preloadTargets } from './tasks/preload.js';
 
 export default async function graph(ctx: GraphContext): Promise<GraphDefinition> {
   const loaded = await loadConfig(ctx.configPath, { env: ctx.env, root: ctx.root });
@@ -38,8 +45,10 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   const stateDir = path.join(ctx.root, '.pharos');
 
   const targets: Target<unknown>[] = [host.packages, host.libvirtd, host.accel, images.base];
-  if (images['hpc-controller']) targets.push(images['hpc-controller']);
-  if (images['hpc-compute']) targets.push(images['hpc-compute']);
+  for (const role of IMAGE_ROLES) {
+    const t = images[role];
+    if (t) targets.push(t);
+  }
   targets.push(...containers.values());
 
   const clusterMembers: Target<unknown>[] = [];
@@ -59,13 +68,14 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
     clusterMembers.push(...deploys.roles);
     const registryDeploy = deploys.roles.find((r) => r.name === 'deploy:container-registry');
     const pushes = registryDeploy ? pushTargets(ct, containers, registryDeploy) : [];
-    targets.push(...pushes);
-    clusterMembers.push(...pushes);
-    if (plan.kind === 'hpc') {
-      const suites = await testTargets(ctx.root, stateDir, ct, deploys, pushes);
-      targets.push(...suites);
-      suiteMembers.push(...suites);
-    }
+    // A cloud cluster has no registry: its images go straight into containerd.
+    const runtime = deploys.roles.find((r) => r.name === 'deploy:cloud-node');
+    const preloads = runtime ? preloadTargets(ct, containers, runtime) : [];
+    targets.push(...pushes, ...preloads);
+    clusterMembers.push(...pushes, ...preloads);
+    const suites = await testTargets(ctx.root, stateDir, ct, deploys, pushes, preloads);
+    targets.push(...suites);
+    suiteMembers.push(...suites);
   }
 
   const aliases: Alias[] = [

@@ -30,6 +30,24 @@ export class PharosError extends Error {
   readonly hint: string | undefined;
 }
 
+/**
+ * A resource outside this machine that a target needs cannot be reached (a
+ * vendor package repository, say): not a bug in the config or the cluster.
+ * The engine records it as its own failure kind, so `pharos test e2e` can
+ * report what depended on it as skipped with this reason, never as passed.
+ */
+export class UnavailableError extends PharosError {
+  constructor(
+    /** What could not be reached, e.g. `https://pkgs.k8s.io/core:/stable:/v1.30/deb/`. */
+    readonly what: string,
+    message: string,
+    opts: { problems?: ErrorDetail[]; hint?: string } = {},
+  ) {
+    super(message, opts);
+    this.name = 'UnavailableError';
+  }
+}
+
 export function isPharosError(e: unknown): e is PharosError {
   return e instanceof PharosError;
 }

@@ -23,7 +23,7 @@ export type NodeRole = 'controller' | 'compute' | 'control-plane' | 'cpu-worker'
 /** Which image a node boots from. `hpc-controller`/`hpc-compute` are built by
  *  Pharos; `path` is a user-supplied qcow2 (`base_image_path` outside the build). */
 export type ImageRef =
-  | { kind: 'built'; name: 'base' | 'hpc-controller' | 'hpc-compute' | 'cloud-base' }
+  | { kind: 'built'; name: 'base' | 'hpc-controller' | 'hpc-compute' | 'cloud-base' | 'cloud-gpu-worker' }
   | { kind: 'path'; path: string };
 
 export interface PciDevicePlan {
@@ -131,6 +131,26 @@ export interface NetworkPlan {
   bridge: string;
 }
 
+/** `kubernetes_config` defaults. */
+export const DEFAULT_K8S_REPO = 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/';
+export const DEFAULT_K8S_VERSION = '1.30';
+export const DEFAULT_POD_SUBNET = '10.244.0.0/16';
+
+/** A cloud cluster's Kubernetes (`kubernetes_config`). kubeadm and kubelet come
+ *  from the vendor repository; containerd and the node prerequisites from Debian. */
+export interface KubernetesPlan {
+  cni: string;
+  ingress: string;
+  storageClass: string;
+  packageRepo: string;
+  version: string;
+  podSubnet: string;
+  /** Absolute host path of the CNI manifest (resolved against the config's directory), if any. */
+  cniManifest?: string;
+  /** Container images (names under containers/) imported into containerd on every node. */
+  preloadImages: string[];
+}
+
 /** `slurm_config.accounting` defaults: the account users are registered under
  *  and the seconds between samples of a running job. */
 export const DEFAULT_ACCOUNT = 'pharos';
@@ -227,7 +247,7 @@ export interface ClusterPlan {
   registry?: RegistryPlan;
   storage: StoragePlan;
   monitoring: MonitoringPlan;
-  kubernetes?: { cni: string; ingress: string; storageClass: string };
+  kubernetes?: KubernetesPlan;
 }
 
 export interface BaseImagePlan {

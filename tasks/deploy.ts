@@ -7,6 +7,7 @@
  * (a VM that is a new machine gets every role again; a restarted one does not).
  */
 import { target, type Target } from '../lib/index.js';
+import { UnavailableError } from '../lib/errors.js';
 import { buildInventory, inventoryDir, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
 import type { PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
@@ -36,6 +37,20 @@ export interface DeployOut {
 export interface DeployTargets {
   inventory: Target<InventoryOut>;
   roles: Target<DeployOut>[];
+}
+
+/** The mark a role's `fail` message starts with when something outside the machine is unreachable:
+ *  `pharos-unavailable <what>: <sentence>` (see ansible/roles/kubernetes). */
+export const UNAVAILABLE_MARK = 'pharos-unavailable';
+
+/** The first marked message in a playbook's output, if any. */
+export function unavailableIn(lines: readonly string[]): { what: string; message: string } | undefined {
+  const re = new RegExp(`${UNAVAILABLE_MARK} (\\S+?): ((?:[^"\\\\]|\\\\.)*)`);
+  for (const l of lines) {
+    const m = re.exec(l);
+    if (m?.[1] && m[2]) return { what: m[1], message: m[2].replace(/\\(.)/g, '$1') };
+  }
+  return undefined;
 }
 
 export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTargets {
@@ -85,14 +100,24 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         if (busy.length > 0) ctx.phase(`waiting for ${busy.join(', ')}`);
         const release = await locks.acquire(`deploy:${r.role}`, hosts, ctx.signal);
         let res: PlaybookResult;
+        const recent: string[] = [];
         try {
           ctx.phase('ansible-playbook');
           res = await runDeployRole(r, {
             inventoryPath: inv.yaml,
             signal: ctx.signal,
-            onLine: (l) => ctx.log(l),
+            onLine: (l) => {
+              ctx.log(l);
+              recent.push(l);
+              if (recent.length > 200) recent.shift();
+            },
             onTask: (t) => ctx.phase(t.name),
           });
+        } catch (e) {
+          // A role that found a vendor resource unreachable says so with a marked message.
+          const u = ctx.signal?.aborted ? undefined : unavailableIn(recent);
+          if (u) throw new UnavailableError(u.what, `deploy:${r.role}: ${u.message}`, { hint: 'this target needs the network outside this machine; what depends on it is skipped' });
+          throw e;
         } finally {
           release();
         }

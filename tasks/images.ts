@@ -1,7 +1,8 @@
 /**
  * Image targets: `image:base` (mmdebstrap from the Debian mirror, or a cloud
  * image URL + checksum) and one Packer role image per role the config's nodes
- * boot from (`image:hpc-controller`, `image:hpc-compute`).
+ * boot from (`image:hpc-controller`, `image:hpc-compute`; for a cloud cluster
+ * `image:cloud-base`, and `image:cloud-gpu-worker` for its GPU workers).
  *
  * Every image lives in the machine-level content-addressed cache under its
  * target's cache key, so a second clone or a CI run on the same machine with
@@ -22,6 +23,7 @@ import {
   cachedSha256,
   cloudImage,
   fileDigest,
+  IMAGE_ROLES,
   roleImageInputs,
   storeInCache,
   type ImageRole,
@@ -128,14 +130,19 @@ export async function imageTargets(system: SystemPlan, host: HostTargets, root: 
   const roles = new Set<ImageRole>();
   for (const c of system.clusters) {
     for (const n of c.nodes) {
-      if (n.image.kind === 'built' && (n.image.name === 'hpc-controller' || n.image.name === 'hpc-compute')) roles.add(n.image.name);
+      const name = n.image.kind === 'built' ? n.image.name : undefined;
+      const role = IMAGE_ROLES.find((r) => r === name);
+      if (role) roles.add(role);
     }
   }
-  const withGpu = system.clusters.some(hasRealGpu);
+  const hpcGpu = system.clusters.some((c) => c.kind === 'hpc' && hasRealGpu(c));
   for (const role of [...roles].sort()) {
     const qcowName = `${role}.qcow2`;
     const inputs = [...(await roleImageInputs(root, role)), 'lib/images/role.ts', '!packer/**/packer_cache/**'];
-    const params = { role, withGpuDrivers: role === 'hpc-compute' && withGpu };
+    // The GPU driver goes into the HPC compute image only when the config passes
+    // a GPU through to the HPC cluster; the cloud GPU worker image always has it.
+    const withGpuDrivers = role === 'cloud-gpu-worker' || (role === 'hpc-compute' && hpcGpu);
+    const params = { role, withGpuDrivers };
     out[role] = target<ImageOut, { base: Target<ImageOut>; accel: HostTargets['accel'] }>({
       name: `image:${role}`,
       description: `${role} image: the base image with the image-time parts of its roles (Packer + Ansible)`,
@@ -163,7 +170,7 @@ export async function imageTargets(system: SystemPlan, host: HostTargets, root: 
             accelerator: ctx.deps.accel.acceleration,
             memoryMiB: 1536,
             cpus: 1,
-            withGpuDrivers: role === 'hpc-compute' && withGpu,
+            withGpuDrivers,
             signal: ctx.signal,
             onLine: ctx.log,
             onPhase: (p) => ctx.phase(p),

@@ -53,6 +53,7 @@ export interface DeployRole {
 const beegfs = (c: ClusterPlan): boolean => c.storage.shared === 'beegfs' && c.storage.beegfs !== undefined;
 const nfs = (c: ClusterPlan): boolean => c.storage.shared === 'nfs';
 const hpc = (c: ClusterPlan): boolean => c.kind === 'hpc';
+const cloud = (c: ClusterPlan): boolean => c.kind === 'cloud';
 const accounting = (c: ClusterPlan): boolean => c.slurm?.accounting.enabled === true;
 /** A controller-only cluster (compute_nodes: []) gets no compute-side role. */
 const computes = (c: ClusterPlan): boolean => hpc(c) && c.nodes.some((n) => n.role === 'compute');
@@ -100,13 +101,16 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
     when: computes,
   },
   { role: 'monitoring', hosts: 'hpc', after: ['base'], suites: ['monitoring'], when: hpc },
+  // The cloud cluster: Kubernetes-ready nodes (containerd, modules, sysctls,
+  // names, time), then kubeadm/kubelet from the vendor repository.
+  { role: 'cloud-node', hosts: 'k8s_cluster', after: [], suites: ['cloud-nodes'], when: cloud },
+  { role: 'kubernetes', hosts: 'k8s_cluster', after: ['cloud-node'], suites: ['kubernetes'], when: cloud },
 ];
 
 /** Inputs every deploy shares: the settings and the generic playbook. */
 const COMMON_INPUTS = ['ansible/ansible.cfg', 'ansible/playbooks/deploy-role.yml'];
 
-/** The deploy roles for one cluster (empty for a cloud cluster: Kubernetes is
- *  deployed by kubespray from the k8s inventory, outside these roles). */
+/** The deploy roles for one cluster. */
 export function deployRoles(cluster: ClusterPlan): DeployRole[] {
   const present = ROLE_CATALOGUE.filter((r) => r.when(cluster));
   const names = new Set(present.map((r) => r.role));

@@ -15,6 +15,7 @@ import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
 import type { PushOut } from './registry.js';
+import { preloadEnv, type PreloadOut } from './preload.js';
 import { CONTAINER_SUITES, containerEnv } from '../lib/suites/images.js';
 import { reportsDir, suiteJunitFile, suiteReportFile, suitesRoot } from '../lib/suites/paths.js';
 
@@ -35,6 +36,7 @@ export async function testTargets(
   ct: ClusterTargets,
   deploys: DeployTargets,
   pushes: readonly Target<PushOut>[] = [],
+  preloads: readonly Target<PreloadOut>[] = [],
 ): Promise<Target<SuiteOut>[]> {
   const plan = ct.plan;
   const vmDeps: Record<string, Target<unknown>> = {};
@@ -44,8 +46,11 @@ export async function testTargets(
   const out: Target<SuiteOut>[] = [];
   const pushDeps: Record<string, Target<unknown>> = {};
   for (const p of pushes) pushDeps[p.name] = p;
+  for (const p of preloads) pushDeps[p.name] = p;
   for (const suite of await listSuites(suitesRoot(root))) {
-    const usesImages = CONTAINER_SUITES.includes(suite.name);
+    if (suite.cluster !== plan.kind) continue;
+    // The HPC container suites wait for the registry pushes; a cloud suite for the preloads.
+    const usesImages = suite.cluster === 'cloud' || CONTAINER_SUITES.includes(suite.name);
     out.push(
       target<SuiteOut, Record<string, Target<unknown>>>({
         name: `test:${suite.name}`,
@@ -68,7 +73,9 @@ export async function testTargets(
             access,
             keyFile: keys.privateKey,
             knownHostsFile: keys.knownHosts,
-            ...(usesImages ? { env: containerEnv(pushes.map((p) => ctx.deps[p.name] as PushOut)) } : {}),
+            ...(usesImages
+              ? { env: plan.kind === 'cloud' ? preloadEnv(preloads.map((p) => ctx.deps[p.name] as PreloadOut)) : containerEnv(pushes.map((p) => ctx.deps[p.name] as PushOut)) }
+              : {}),
             signal: ctx.signal,
             onEvent: (e) => {
               const line = renderEvent(e);

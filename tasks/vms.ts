@@ -51,9 +51,7 @@ export interface ClusterTargets {
 function imageFor(node: NodePlan, images: ImageTargets): Target<ImageOut> | undefined {
   if (node.image.kind !== 'built') return undefined;
   const n = node.image.name;
-  if (n === 'hpc-controller' || n === 'hpc-compute') return images[n];
-  if (n === 'base') return images.base;
-  return undefined;
+  return n === 'base' ? images.base : images[n];
 }
 
 function nodeImage(img: ImageOut): NodeImage {

@@ -49,7 +49,7 @@ import type {
   SystemPlan,
   UserPlan,
 } from '../model.js';
-import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, DEFAULT_REGISTRY_PORT, hasRealGpu } from '../model.js';
+import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, DEFAULT_K8S_REPO, DEFAULT_K8S_VERSION, DEFAULT_POD_SUBNET, DEFAULT_REGISTRY_PORT, hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
 import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
@@ -79,21 +79,21 @@ export function qemuMacFor(name: string, purpose: 'cluster' | 'mgmt' = 'cluster'
   return ['52', '54', '00', ...[...h.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base'] as const;
+const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base', 'cloud-gpu-worker'] as const;
 
 /** A node's image. A user path is made absolute against `baseDir` (the config
  *  file's directory), so no tool gets a relative path it could read as an
  *  option (`-U.qcow2`) and the config means the same file from any directory. */
 export function imageRef(path: string | undefined, role: NodePlan['role'], baseDir: string = process.cwd()): ImageRef {
-  if (path === undefined) {
-    const name = role === 'controller' ? 'hpc-controller' : role === 'compute' ? 'hpc-compute' : 'cloud-base';
-    return { kind: 'built', name };
-  }
+  // A GPU worker boots the cloud image with the GPU driver (the cluster's
+  // default cloud-base path included: ai-how's samples point every node at it).
+  const built = (name: (typeof BUILT)[number]): ImageRef => ({ kind: 'built', name: name === 'cloud-base' && role === 'gpu-worker' ? 'cloud-gpu-worker' : name });
+  if (path === undefined) return built(role === 'controller' ? 'hpc-controller' : role === 'compute' ? 'hpc-compute' : 'cloud-base');
   const norm = path.replace(/\\/g, '/');
   if (/(^|\/)build\/packer\//.test(norm)) {
     const file = norm.split('/').pop() ?? '';
     for (const name of BUILT) {
-      if (file === `${name}.qcow2` || norm.includes(`/packer/${name}/`)) return { kind: 'built', name };
+      if (file === `${name}.qcow2` || norm.includes(`/packer/${name}/`)) return built(name);
     }
   }
   return { kind: 'path', path: resolve(baseDir, path) };
@@ -292,7 +292,16 @@ export function planSystem(loaded: LoadedConfig, opts: PlanOptions = {}): System
       if (reg?.enabled) plan.registry = { port: reg.port ?? DEFAULT_REGISTRY_PORT, ...(reg.images ? { images: [...reg.images] } : {}) };
     } else {
       const k = (c.cfg as CloudCluster).kubernetes_config;
-      plan.kubernetes = { cni: k.cni, ingress: k.ingress, storageClass: k.storage_class };
+      plan.kubernetes = {
+        cni: k.cni,
+        ingress: k.ingress,
+        storageClass: k.storage_class,
+        packageRepo: k.package_repo ?? DEFAULT_K8S_REPO,
+        version: k.version ?? DEFAULT_K8S_VERSION,
+        podSubnet: k.pod_subnet ?? DEFAULT_POD_SUBNET,
+        ...(k.cni_manifest ? { cniManifest: resolve(dirname(loaded.path), k.cni_manifest) } : {}),
+        preloadImages: [...(k.preload_images ?? [])],
+      };
     }
     return plan;
   });

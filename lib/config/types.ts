@@ -262,6 +262,16 @@ export type CloudCluster = {
     cni: K8sName;
     ingress: K8sName;
     storage_class: K8sName;
+    /** The vendor's Debian repository of kubeadm, kubelet, kubectl and cri-tools (they are not in Debian); default https://pkgs.k8s.io/core:/stable:/v1.30/deb/. */
+    package_repo?: string;
+    /** Kubernetes version the packages are pinned to (1.30 pins 1.30.*); default 1.30. */
+    version?: string;
+    /** Pod network CIDR given to kubeadm (default 10.244.0.0/16); must not overlap the cluster network. */
+    pod_subnet?: string;
+    /** The CNI's manifest, a path relative to the config file's directory, applied after kubeadm init (default: none; the CNI is then left to the user). */
+    cni_manifest?: string;
+    /** Container images Pharos builds (directories under containers/) imported into containerd on every node, offline (default: none). */
+    preload_images?: string[];
   };
 };
 

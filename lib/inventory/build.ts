@@ -1,7 +1,7 @@
 /** `buildInventory`: the inventory of one cluster from its plan and where SSH
  *  reaches each node (see index.ts for what goes in it). */
 import { PharosError } from '../errors.js';
-import type { ClusterPlan, NodePlan } from '../model.js';
+import { DEFAULT_K8S_REPO, DEFAULT_K8S_VERSION, DEFAULT_POD_SUBNET, type ClusterPlan, type NodePlan } from '../model.js';
 import { endpointFor, type NodeAccess } from '../cluster/access.js';
 import type { Inventory, InventoryAccess, InventoryGroup, InventoryVars } from './types.js';
 import { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
@@ -148,6 +148,7 @@ function buildCloud(cluster: ClusterPlan, access: InventoryAccess): Inventory {
     hosts[node.name] = {
       ...connectionVars(cluster, node, access),
       node_role: node.role,
+      short_name: node.shortName,
       cluster_ip: node.ip,
       // Kubespray's names for the address nodes talk to each other on.
       ip: node.ip,
@@ -161,7 +162,7 @@ function buildCloud(cluster: ClusterPlan, access: InventoryAccess): Inventory {
     else workers.push(node.name);
   }
   if (planes.length === 0) throw new PharosError(`cluster ${cluster.name} has no control-plane node`);
-  const k8s = cluster.kubernetes ?? { cni: 'calico', ingress: 'nginx', storageClass: 'local-path' };
+  const k8s = cluster.kubernetes ?? { cni: 'calico', ingress: 'nginx', storageClass: 'local-path', packageRepo: DEFAULT_K8S_REPO, version: DEFAULT_K8S_VERSION, podSubnet: DEFAULT_POD_SUBNET, preloadImages: [] };
   return {
     cluster: cluster.name,
     kind: 'cloud',
@@ -171,9 +172,17 @@ function buildCloud(cluster: ClusterPlan, access: InventoryAccess): Inventory {
         ansible_ssh_common_args: sshCommonArgs(access),
         pharos_cluster_name: cluster.name,
         cluster_subnet: cluster.network.subnet,
+        // The base role (a dependency of cloud-node): names and time on this cluster's groups.
+        base_hosts_group: 'k8s_cluster',
+        base_time_server_group: 'kube_control_plane',
         kube_network_plugin: k8s.cni,
         ingress_controller: k8s.ingress,
         storage_class: k8s.storageClass,
+        // The kubernetes role (ansible/roles/kubernetes): vendor packages, kubeadm.
+        kubernetes_package_repo: k8s.packageRepo,
+        kubernetes_version: k8s.version,
+        kubernetes_pod_subnet: k8s.podSubnet,
+        ...(k8s.cniManifest ? { kubernetes_cni_manifest: k8s.cniManifest } : {}),
       }),
       group('kube_control_plane', planes),
       group('kube_node', workers),

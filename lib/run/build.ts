@@ -11,7 +11,7 @@
  * after it is recorded. The state is saved once, at the end.
  */
 import { cpus } from 'node:os';
-import { formatError, isPharosError } from '../errors.js';
+import { formatError, isPharosError, UnavailableError } from '../errors.js';
 import { closure, select, type Node } from '../graph/graph.js';
 import type { ProbeContext } from '../graph/target.js';
 import { hashStats } from '../cache/hash.js';
@@ -184,7 +184,11 @@ class BuildRun implements TargetHost {
   private fail(n: Node, tStart: number, e: unknown, what: 'checking' | 'running', tail: string[], log?: (l: string) => void, lp?: string): void {
     const msg = isPharosError(e) ? formatError(e).replace(/^error: /, '') : e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (log) for (const l of msg.split('\n')) log(l);
-    const why: FailReason = this.signal.aborted ? { kind: 'interrupted' } : { kind: 'error', while: what };
+    const why: FailReason = this.signal.aborted
+      ? { kind: 'interrupted' }
+      : e instanceof UnavailableError
+        ? { kind: 'unavailable', what: e.what }
+        : { kind: 'error', while: what };
     if (!this.c.opts.keepGoing) this.stop = true;
     this.failed = true;
     this.finish(

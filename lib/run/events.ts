@@ -34,7 +34,9 @@ export type FailReason =
   /** Its check (key, stats, probe) or its run threw. */
   | { kind: 'error'; while: 'checking' | 'running' }
   /** The build was interrupted while it checked or ran. */
-  | { kind: 'interrupted' };
+  | { kind: 'interrupted' }
+  /** It needs something outside this machine that cannot be reached (lib/errors.ts UnavailableError). */
+  | { kind: 'unavailable'; what: string };
 
 /** The sentence a reporter prints for a skip (the result's `reason`). */
 export function skipText(r: SkipReason): string {
@@ -52,7 +54,9 @@ export function skipText(r: SkipReason): string {
 
 /** The sentence a reporter prints for a failure's cause (the result's `reason`). */
 export function failText(r: FailReason): string {
-  return r.kind === 'interrupted' ? 'interrupted' : `failed while ${r.while}`;
+  if (r.kind === 'interrupted') return 'interrupted';
+  if (r.kind === 'unavailable') return `${r.what} cannot be reached`;
+  return `failed while ${r.while}`;
 }
 
 export interface TargetResult {

@@ -5,6 +5,7 @@
  *
  *   # @description slurmctld answers scontrol ping
  *   # @nodes controller            (controller | compute | all | each-compute)
+ *   # @cluster cloud               (hpc | cloud: the kind of cluster it checks; default hpc)
  *   # @timeout 120                 (seconds; `90s`, `5m` also accepted)
  *   # @file examples/mpi/allreduce.py  (a repository file the check needs;
  *                                     on the node in $PHAROS_CHECK_FILES/)
@@ -16,6 +17,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PharosError, type ErrorDetail } from '../errors.js';
+import type { ClusterKind } from '../model.js';
 
 export type NodeSelector = 'controller' | 'compute' | 'all' | 'each-compute';
 export const NODE_SELECTORS: readonly NodeSelector[] = ['controller', 'compute', 'all', 'each-compute'];
@@ -30,6 +32,8 @@ export interface CheckDef {
   file: string;
   description: string;
   nodes: NodeSelector;
+  /** The kind of cluster it checks (`# @cluster hpc|cloud`; default hpc). */
+  cluster: ClusterKind;
   timeoutS: number;
   script: string;
   /** Repository files the check needs on its node (`# @file PATH`): the runner
@@ -58,6 +62,8 @@ export interface SuiteDef {
   prelude: string;
   /** Every file whose content shapes this suite (for the test target's cache key). */
   files: string[];
+  /** The kind of cluster its checks run on (every check of a suite says the same). */
+  cluster: ClusterKind;
 }
 
 export function checkName(file: string): string {
@@ -78,6 +84,7 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
     file,
     description: '',
     nodes: 'controller',
+    cluster: 'hpc',
     timeoutS: DEFAULT_TIMEOUT_S,
     script,
     companions: [],
@@ -100,6 +107,9 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
         def.nodes = value as NodeSelector;
         sawNodes = true;
       } else errors.push({ ...at, field: '@nodes', message: `unknown node selector "${value}"`, expected: NODE_SELECTORS.join(' | ') });
+    } else if (key === 'cluster') {
+      if (value === 'hpc' || value === 'cloud') def.cluster = value;
+      else errors.push({ ...at, field: '@cluster', message: `unknown cluster kind "${value}"`, expected: 'hpc | cloud' });
     } else if (key === 'timeout') {
       const t = parseTimeout(value);
       if (t === undefined || t <= 0) errors.push({ ...at, field: '@timeout', message: `bad timeout "${value}"`, expected: 'seconds, e.g. 120, 90s or 5m' });
@@ -109,7 +119,7 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
       if (!COMPANION_RE.test(value)) errors.push({ ...at, field: '@file', message: `bad companion file "${value}"`, expected: 'a path inside the repository, relative to its root (letters, digits, . _ - /; no .. parts)' });
       else if (def.companions.some((c) => c.name === name)) errors.push({ ...at, field: '@file', message: `a second companion file named "${name}"`, expected: 'companion files with distinct base names' });
       else def.companions.push({ path: value, file: value, name });
-    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @timeout, @file' });
+    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @cluster, @timeout, @file' });
   }
   if (!sawNodes && errors.length === 0) {
     errors.push({ file, line: 1, field: '@nodes', message: 'missing "# @nodes <selector>" header', expected: NODE_SELECTORS.join(' | ') });
@@ -166,6 +176,11 @@ export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
     if (prev) throw new PharosError(`two checks named "${c.name}" in suite ${name}: ${prev} and ${c.file}`);
     seen.set(c.name, c.file);
   }
+  const kinds = [...new Set(checks.map((c) => c.cluster))];
+  if (kinds.length > 1) {
+    const odd = checks.filter((c) => c.cluster !== checks[0]?.cluster).map((c) => c.file);
+    throw new PharosError(`suite ${name} mixes cluster kinds (${kinds.join(', ')})`, { hint: `give every check of the suite the same "# @cluster" header: ${odd.join(', ')}` });
+  }
   let prelude = '';
   const libFile = join(root, 'lib.sh');
   const inputs = [...checks.map((c) => c.file), ...new Set(checks.flatMap((c) => c.companions.map((x) => x.file)))];
@@ -175,7 +190,7 @@ export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
   } catch {
     /* no shared helpers */
   }
-  return { name, dir, checks, prelude, files: inputs };
+  return { name, dir, checks, prelude, files: inputs, cluster: kinds[0] ?? 'hpc' };
 }
 
 /** Names of the suites under `root` (directories holding at least one check), sorted. */

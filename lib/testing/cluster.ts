@@ -52,12 +52,13 @@ export async function runSuitesNow(
   o: { names?: string[]; signal?: AbortSignal; onEvent?: (e: SuiteEvent) => void; only?: string[] },
 ): Promise<SuiteResult[]> {
   const all = await listSuites(suitesRoot(root));
-  const suites = o.names?.length ? all.filter((s) => o.names!.includes(s.name)) : all;
   for (const n of o.names ?? []) {
     if (!all.some((s) => s.name === n)) {
       throw new PharosError(`unknown suite ${n}`, { hint: `suites: ${all.map((s) => s.name).join(', ')} (pharos test list-tests)` });
     }
   }
+  // A cluster runs the suites of its kind (`# @cluster`) only.
+  const suites = all.filter((s) => s.cluster === plan.kind && (!o.names?.length || o.names.includes(s.name)));
   const a = await clusterAccess(plan);
   const env = containerEnv(await readPushes(path.join(root, '.pharos'), plan.name));
   return runSuites({ suites, cluster: plan, access: a.nodes, keyFile: a.keyFile, knownHostsFile: a.knownHostsFile, env, signal: o.signal, onEvent: o.onEvent, only: o.only });

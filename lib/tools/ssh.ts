@@ -6,6 +6,7 @@
  * an error naming the file and line, never accepted "this once". Waiting for a
  * booting VM's SSH banner is lib/ssh/banner.ts.
  */
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
@@ -39,6 +40,8 @@ export interface RunOptions {
   what?: string;
   /** Written to the remote command's stdin, which is then closed. */
   input?: string;
+  /** A file streamed to the remote command's stdin (instead of `input`), which is then closed. */
+  inputFile?: string;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
 }
@@ -288,7 +291,11 @@ export async function run(conn: SshConnection, command: string, opts: RunOptions
     ch.stdin.on('error', () => {
       /* the command may exit before reading its input */
     });
-    if (opts.input !== undefined) ch.end(opts.input);
+    if (opts.inputFile !== undefined) {
+      const file = createReadStream(opts.inputFile);
+      file.on('error', (e) => void stop(new PharosError(`cannot read ${opts.inputFile} for ${opts.what ?? command} on ${conn.label}: ${e.message}`)));
+      file.pipe(ch);
+    } else if (opts.input !== undefined) ch.end(opts.input);
     else ch.end();
   });
 }

@@ -25,6 +25,9 @@ import { runJunitFile, suiteReportFile, suitesRoot } from '../../suites/paths.js
 import { inventoryDir, inventoryFiles } from '../../inventory/write.js';
 import { failureDrill, hpcCluster, loadSystem, runSuitesNow, secondDeploy } from '../../testing/cluster.js';
 import { e2eCause, runE2e, type E2eReport, type E2eSteps } from '../../testing/e2e.js';
+import { unavailableOutcome, unavailableSuiteResults, type UnavailableSuite } from '../../testing/unavailable.js';
+import type { SuiteDef } from '../../suites/suite.js';
+import type { BuildSummary } from '../../run/events.js';
 import { countLine, e2eRenderer, printResults, type Writers } from './test-render.js';
 import { clusterEnv, clusterStatus, destroyCluster, stopCluster } from '../../cluster/ops.js';
 import { readFile } from 'node:fs/promises';
@@ -33,11 +36,15 @@ import { formatDuration } from '../../util/duration.js';
 
 
 /** Builds targets through the engine (commands/engine.ts `buildTargets`); a signal is an error with its exit code. */
-async function buildTargets(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<boolean> {
+async function buildSummary(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<BuildSummary> {
   const project = await loadProject(opts);
   const r = await buildWithEngine({ ...opts, keepGoing: extra.keepGoing ?? opts.keepGoing }, project, targets);
   if (r.summary.interrupted) throw new PharosError('interrupted', { exitCode: r.exitCode });
-  return r.summary.ok;
+  return r.summary;
+}
+
+async function buildTargets(opts: GlobalOptions, targets: string[], extra: { keepGoing?: boolean } = {}): Promise<boolean> {
+  return (await buildSummary(opts, targets, extra)).ok;
 }
 
 async function suiteReports(stateDir: string, names: string[]): Promise<SuiteResult[]> {
@@ -128,12 +135,24 @@ export function register(program: Command): void {
       const system = await loadSystem(paths.configPath, paths.root);
       const plan = hpcCluster(system);
       const t0 = Date.now();
-      const suites = (await listSuites(suitesRoot(paths.root))).map((s) => s.name);
+      const suiteDefs = await listSuites(suitesRoot(paths.root));
+      const suites = suiteDefs.map((s) => s.name);
       const clusters = system.clusters.map((c) => c.name);
       const log = (l: string): void => void process.stderr.write(`${l}\n`);
+      // Suites skipped because a target could not reach a vendor resource (deploy:kubernetes offline).
+      let unavailable: UnavailableSuite[] = [];
+      const clusterOf = (d: SuiteDef): string => system.clusters.find((c) => c.kind === d.cluster)?.name ?? plan.name;
       const steps: E2eSteps = {
-        build: () => buildTargets(g, ['e2e'], { keepGoing: true }),
-        suiteResults: () => suiteReports(paths.stateDir, suites),
+        build: async () => {
+          const u = unavailableOutcome(await buildSummary(g, ['e2e'], { keepGoing: true }));
+          unavailable = u.suites;
+          for (const s of u.suites) log(`test:${s.suite} skipped: ${s.target} could not reach ${s.what}`);
+          return u.ok;
+        },
+        suiteResults: async () => [
+          ...(await suiteReports(paths.stateDir, suites.filter((n) => !unavailable.some((u) => u.suite === n)))),
+          ...unavailableSuiteResults(unavailable, suiteDefs, clusterOf),
+        ],
         idempotencyDeploy: () => secondDeploy(inventoryFiles(inventoryDir(paths.stateDir, plan.name)).yaml, () => {}),
         drill: () => failureDrill(plan, () => buildTargets(g, ['cluster']), log),
         suitesAfterDrill: () =>
@@ -216,11 +235,11 @@ export function register(program: Command): void {
       const g = globals(cmd);
       const suites = await listSuites(suitesRoot(projectPaths(g).root));
       if (g.json) {
-        process.stdout.write(JSON.stringify(suites.map((s) => ({ suite: s.name, checks: s.checks.map((c) => ({ name: c.name, nodes: c.nodes, timeoutS: c.timeoutS, description: c.description })) }))) + '\n');
+        process.stdout.write(JSON.stringify(suites.map((s) => ({ suite: s.name, cluster: s.cluster, checks: s.checks.map((c) => ({ name: c.name, nodes: c.nodes, timeoutS: c.timeoutS, description: c.description })) }))) + '\n');
         return;
       }
       for (const s of suites) {
-        process.stdout.write(`${s.name}\n`);
+        process.stdout.write(`${s.name}${s.cluster === 'hpc' ? '' : ` (${s.cluster} cluster)`}\n`);
         for (const c of s.checks) process.stdout.write(`  ${c.name.padEnd(28)} ${String(c.nodes).padEnd(13)} ${c.description}\n`);
       }
     });
@@ -228,15 +247,26 @@ export function register(program: Command): void {
   const runNow = async (names: string[], only: string[] | undefined, cmd: Command): Promise<void> => {
     const g = globals(cmd);
     const paths = projectPaths(g);
-    const plan = hpcCluster(await loadSystem(paths.configPath, paths.root));
-    const results = await runSuitesNow(paths.root, plan, {
-      names,
-      only,
-      onEvent: (e) => {
-        const l = renderEvent(e);
-        if (l && (g.verbose || e.type !== 'output')) process.stderr.write(`${l}\n`);
-      },
-    });
+    const system = await loadSystem(paths.configPath, paths.root);
+    const kinds = new Map((await listSuites(suitesRoot(paths.root))).map((s) => [s.name, s.cluster]));
+    // Each cluster runs the named suites of its kind (all of them when none is named).
+    const plans = system.clusters.filter((c) => (names.length ? names.some((n) => kinds.get(n) === c.kind) : true));
+    if (plans.length === 0 && names.length) {
+      throw new PharosError(`suite ${names.join(', ')} checks a ${kinds.get(names[0] ?? '') ?? 'hpc'} cluster, and ${paths.configPath} has none`, { hint: 'pharos test list-tests shows each suite with the kind of cluster it checks', exitCode: 2 });
+    }
+    const results: SuiteResult[] = [];
+    for (const plan of plans) {
+      results.push(
+        ...(await runSuitesNow(paths.root, plan, {
+          names,
+          only,
+          onEvent: (e) => {
+            const l = renderEvent(e);
+            if (l && (g.verbose || e.type !== 'output')) process.stderr.write(`${l}\n`);
+          },
+        })),
+      );
+    }
     printResults(results, writers(g));
     const junit = runJunitFile(paths.stateDir);
     await mkdir(path.dirname(junit), { recursive: true });

@@ -136,7 +136,7 @@ export function exampleCloudPlan(): ClusterPlan {
     storage: { shared: 'none', mountPoint: '/shared', virtiofs: false },
     monitoring: { prometheus: false, nodeExporter: false, grafana: false, dcgm: false },
     users: [],
-    kubernetes: { cni: 'calico', ingress: 'nginx', storageClass: 'local-path' },
+    kubernetes: { cni: 'calico', ingress: 'nginx', storageClass: 'local-path', packageRepo: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/', version: '1.30', podSubnet: '10.244.0.0/16', preloadImages: [] },
   };
 }
 

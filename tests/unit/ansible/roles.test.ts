@@ -17,11 +17,12 @@ interface Play {
 
 const plays = parse(readFileSync(RUNTIME_PLAYBOOK, 'utf8')) as Play[];
 
-test('the runtime playbook runs the catalogue, in order, on the same hosts', () => {
+test('the runtime playbook runs the HPC catalogue, in order, on the same hosts', () => {
   const fromPlaybook = plays.flatMap((p) =>
     (p.roles ?? []).map((r) => `${typeof r === 'string' ? r : r.role} on ${p.hosts}`),
   );
-  const fromCatalogue = ROLE_CATALOGUE.map((r) => `${r.role} on ${r.hosts}`);
+  // The cloud cluster's roles (on k8s_cluster) are deployed one by one, not by this playbook.
+  const fromCatalogue = ROLE_CATALOGUE.filter((r) => r.hosts !== 'k8s_cluster').map((r) => `${r.role} on ${r.hosts}`);
   assert.equal(fromPlaybook, fromCatalogue);
 });
 

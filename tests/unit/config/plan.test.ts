@@ -87,7 +87,20 @@ test('config/example-multi-gpu-clusters.yaml: both clusters, GPUs, shared GPU no
   assert.equal(hpc!.memoryBacking.memfd, true);
   assert.equal(hpc!.cpu.model, 'host-passthrough');
   assert.equal(hpc!.nodes[0]!.virtiofs.map((v) => v.hostPath), [REPO_ROOT, '/home/tester']);
-  assert.equal(cloud!.kubernetes, { cni: 'calico', ingress: 'nginx', storageClass: 'local-path' });
+  assert.equal(cloud!.kubernetes, {
+    cni: 'calico',
+    ingress: 'nginx',
+    storageClass: 'local-path',
+    packageRepo: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/',
+    version: '1.30',
+    podSubnet: '10.244.0.0/16',
+    preloadImages: [],
+  });
+  // The GPU worker boots the GPU variant of the cloud image (the config points every node at cloud-base).
+  assert.equal(
+    cloud!.nodes.map((n) => `${n.shortName}=${n.image.kind === 'built' ? n.image.name : 'path'}`),
+    ['control-plane=cloud-base', 'cpu-worker-01=cloud-base', 'gpu-worker-01=cloud-gpu-worker'],
+  );
   assert.equal(hpc!.nodes[0]!.sshPort, undefined);
 });
 

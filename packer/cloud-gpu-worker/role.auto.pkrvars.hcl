@@ -1,0 +1,1 @@
+role = "cloud-gpu-worker"
