@@ -11,6 +11,7 @@
  * there (the OCI archive's `latest` tag under that base name).
  */
 import { target, type Target } from '../lib/index.js';
+import { recordPreload, type PreloadOut } from '../lib/suites/preloads.js';
 import { PharosError } from '../lib/errors.js';
 import { connect, run, type SshConnection } from '../lib/tools/ssh.js';
 import { waitForSsh } from '../lib/ssh/banner.js';
@@ -22,31 +23,10 @@ import type { ContainerImageOut } from './containers.js';
 /** containerd's namespace for the kubelet's images. */
 export const K8S_NAMESPACE = 'k8s.io';
 
-export interface PreloadOut {
-  image: string;
-  /** The name containerd knows it by on every node. */
-  ref: string;
-  /** Manifest digest (`sha256:…`): what every node holds. */
-  digest: string;
-  nodes: string[];
-}
+export { preloadEnv, type PreloadOut } from '../lib/suites/preloads.js';
 
 export function preloadRef(name: string): string {
   return `docker.io/pharos/${name}:latest`;
-}
-
-/**
- * What the cloud suites see: `PHAROS_CONTAINER_REF` (the first preloaded
- * image's name in containerd, empty when none), `PHAROS_CONTAINER_DIGEST` (its
- * manifest digest) and `PHAROS_CONTAINER_IMAGES` (`name=ref` of each).
- */
-export function preloadEnv(loaded: readonly PreloadOut[]): Record<string, string> {
-  const main = loaded[0];
-  return {
-    PHAROS_CONTAINER_REF: main?.ref ?? '',
-    PHAROS_CONTAINER_DIGEST: main?.digest ?? '',
-    PHAROS_CONTAINER_IMAGES: loaded.map((p) => `${p.image}=${p.ref}`).join(' '),
-  };
 }
 
 /** The manifest digest containerd has for `ref` on a node, or undefined. */
@@ -112,7 +92,10 @@ export function preloadTargets(ct: ClusterTargets, images: ReadonlyMap<string, T
           const vms = [...ct.vms.keys()].map((n) => ctx.deps[n] as VmOut).filter((v) => v.running);
           ctx.phase(`importing on ${vms.length} node${vms.length === 1 ? '' : 's'}`);
           await Promise.all(vms.map((v) => importOn(v, keys, img, ref, ctx.log, ctx.signal)));
-          return { image: name, ref, digest: img.manifestDigest, nodes: vms.map((v) => v.shortName).sort() };
+          const done: PreloadOut = { image: name, ref, digest: img.manifestDigest, nodes: vms.map((v) => v.shortName).sort() };
+          // For the suites run outside the graph (pharos test run-test).
+          await recordPreload(ctx.stateDir, plan.name, done);
+          return done;
         },
       }),
     );

@@ -15,7 +15,7 @@ import { renderEvent, renderFailures, writeJunit } from '../lib/suites/report.js
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployTargets } from './deploy.js';
 import type { PushOut } from './registry.js';
-import { preloadEnv, type PreloadOut } from './preload.js';
+import { preloadEnv, type PreloadOut } from '../lib/suites/preloads.js';
 import { CONTAINER_SUITES, containerEnv } from '../lib/suites/images.js';
 import { reportsDir, suiteJunitFile, suiteReportFile, suitesRoot } from '../lib/suites/paths.js';
 

@@ -11,6 +11,7 @@ import { clusterEnv, type ClusterEnv } from '../cluster/ops.js';
 import { readState } from '../cluster/state.js';
 import * as virsh from '../tools/virsh.js';
 import { connect, run, type SshConnection } from '../tools/ssh.js';
+import { preloadEnv, readPreloads } from '../suites/preloads.js';
 import { listSuites, runSuites, type SuiteEvent, type SuiteResult } from '../suites/run.js';
 import { accessFromState, type SshAccess } from '../cluster/access.js';
 import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
@@ -60,7 +61,8 @@ export async function runSuitesNow(
   // A cluster runs the suites of its kind (`# @cluster`) only.
   const suites = all.filter((s) => s.cluster === plan.kind && (!o.names?.length || o.names.includes(s.name)));
   const a = await clusterAccess(plan);
-  const env = containerEnv(await readPushes(path.join(root, '.pharos'), plan.name));
+  const stateDir = path.join(root, '.pharos');
+  const env = plan.kind === 'cloud' ? preloadEnv(await readPreloads(stateDir, plan.name)) : containerEnv(await readPushes(stateDir, plan.name));
   return runSuites({ suites, cluster: plan, access: a.nodes, keyFile: a.keyFile, knownHostsFile: a.knownHostsFile, env, signal: o.signal, onEvent: o.onEvent, only: o.only });
 }
 

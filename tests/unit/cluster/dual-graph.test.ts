@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../../../lib/config/load.js';
 
 const names = async (config: string): Promise<{ targets: string[]; deps: Map<string, string[]>; aliases: Map<string, string[]> }> => {
   const d = await graph({ root: REPO_ROOT, configPath: join(REPO_ROOT, 'config', config), env: { ...process.env } });
-  const deps = new Map(d.targets.map((t) => [t.name, Object.values(t.deps ?? {}).map((x) => x.name)]));
+  const deps = new Map(d.targets.map((t) => [t.name, Object.values(t.spec.deps ?? {}).map((x) => x.name)]));
   const aliases = new Map((d.aliases ?? []).map((a) => [a.name, a.members.map((m) => (typeof m === 'string' ? m : m.name))]));
   return { targets: d.targets.map((t) => t.name), deps, aliases };
 };
