@@ -21,7 +21,7 @@ const T558: FakeMdevType = { id: 'nvidia-558', name: 'GRID L40S-8Q', description
 const T_CCW: FakeMdevType = { id: 'vfio_ccw-io', deviceApi: 'vfio-ccw', available: 4 };
 
 const roots: string[] = [];
-function host(h: Partial<FakeHost> = {}): { sysRoot: string; procRoot: string } {
+function host(h: Partial<FakeHost> = {}): { sysRoot: string; procRoot: string; root: string } {
   const r = buildFakeHost({ cmdline: IOMMU_CMDLINE, modules: VFIO_MODS, devices: [GPU, VGPU_GPU, NIC], ...h });
   roots.push(r.root);
   return r;
