@@ -31,6 +31,8 @@
  *   the port a VM is first given; when it is busy (another program, another
  *   cluster's VM) the VM gets another one, and from then on the port recorded
  *   in the cluster's state is the VM's port (see lib/cluster/access.ts).
+ * - GPU partitions: a node's `partitions` only when it has `gpu_partitions`;
+ *   an mdev without `uuids` gets `mdevUuidFor(vm, parent, type, index)`.
  */
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
