@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../lib/config/load.js';
 import { mdevUuidFor, planSystem } from '../../../lib/config/plan.js';
+import { planText } from '../../../lib/config/render-plan.js';
 import { mdevInstances } from '../../../lib/model.js';
 import { assertExpected, HOST, rejectDetails } from './helpers.js';
 
@@ -97,6 +98,9 @@ test('plan: mdev UUIDs derived from node, parent, type and index; MIG entries ke
     { kind: 'mig', parent: '0000:01:00.0', profile: '1g.10gb', count: 3 },
     { kind: 'mig', parent: '0000:01:00.0', profile: '3g.40gb+me', count: 1 },
   ]);
+  const sys = planSystem(await loadConfig(write(config(MDEV, MIG)), { env: { HOME: '/home/tester' }, host: HOST }), { env: {} });
+  assert.match(planText(sys), '2 × nvidia-558 on 0000:41:00.0');
+  assert.match(planText(sys), '3 × MIG 1g.10gb on 0000:01:00.0');
   // Stable: the same config plans the same UUIDs again.
   assert.equal((await planOf(config(MDEV, MIG))).nodes[1]!.partitions, c1!.partitions);
 });
