@@ -52,6 +52,29 @@ export function hasRealGpu(c: { nodes: readonly { pcie: readonly Pick<PciDeviceP
   return c.nodes.some((n) => n.pcie.some(isRealGpu));
 }
 
+/** A part of a host GPU given to a node (`gpu_partitions`).
+ *  - `mdev`: vGPU mediated devices made on the host from
+ *    `/sys/class/mdev_bus/<parent>/mdev_supported_types/<mdevType>` (lib/host/mdev.ts),
+ *    each a `<hostdev type='mdev'>` of the domain. MIG-backed vGPU types are mdev types too.
+ *  - `mig`: MIG GPU instances of a GPU passed through whole to the same node
+ *    (`pcie`); the guest makes them (`nvidia-smi mig -cgi <profile> -C`), so
+ *    they add no hostdev, only Slurm GRES. */
+export type GpuPartitionPlan =
+  | { kind: 'mdev'; parent: string; mdevType: string; uuids: string[] }
+  | { kind: 'mig'; parent: string; profile: string; count: number };
+
+/** One mediated device of a node. */
+export interface MdevInstance {
+  parent: string;
+  mdevType: string;
+  uuid: string;
+}
+
+/** A node's mediated devices, in config order. */
+export function mdevInstances(n: { partitions?: readonly GpuPartitionPlan[] }): MdevInstance[] {
+  return (n.partitions ?? []).flatMap((p) => (p.kind === 'mdev' ? p.uuids.map((uuid) => ({ parent: p.parent, mdevType: p.mdevType, uuid })) : []));
+}
+
 export interface VirtiofsMountPlan {
   tag: string;
   hostPath: string;
@@ -108,6 +131,8 @@ export interface NodePlan {
   virtiofs: VirtiofsMountPlan[];
   /** Emulated GPUs (GRES on fake device files) for machines without a real GPU. */
   emulatedGpus: number;
+  /** GPU partitions (`gpu_partitions`); absent when the node has none. */
+  partitions?: GpuPartitionPlan[];
   /** `user` network mode: the 127.0.0.1 port first offered to the VM's SSH
    *  forward (22200 + 100 × cluster index + node index). A VM that could not
    *  have it (busy) got another; the port in the cluster's state is the VM's

@@ -3,7 +3,7 @@
  * start, graceful stop with forced fallback, and SSH banner readiness.
  */
 import { join } from 'node:path';
-import type { ClusterPlan, NodePlan } from '../model.js';
+import { mdevInstances, type ClusterPlan, type NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
 import { waitForSsh as waitForSshBanner } from '../ssh/banner.js';
@@ -44,6 +44,7 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
     // doubling commas, and that field is comma-separated. /etc/hosts is the
     // inventory's job.
   });
+  const mdev = mdevInstances(node).map((m) => m.uuid);
   return {
     name: node.name,
     cluster: plan.name,
@@ -62,6 +63,9 @@ export function buildDomainSpec(plan: ClusterPlan, env: ClusterEnv, inp: SpecInp
     // Only what shapes the domain (and its spec hash) as before: `create` and
     // `field` are for the host-side check, not for libvirt.
     virtiofs: node.virtiofs.map(({ create: _c, field: _f, ...m }) => m),
+    // Only a node with vGPUs has the field (their devices are made on the host
+    // by lib/host/mdev.ts `ensureNodeMdevs`, before the domain starts).
+    ...(mdev.length ? { mdev } : {}),
     consoleLog: join(env.paths.consoleDir, `${node.name}.log`),
     fwcfgConfig: fw,
   };

@@ -8,7 +8,7 @@
  * subnet+11 upwards (the controller conventionally sits at +10, the gateway at
  * +1), skipping every address written explicitly anywhere in the cluster.
  */
-import type { ClusterConfig, ComputeNode, ComputeNodeTemplate, ControllerNode, HpcCluster, CloudCluster, PciDevice, VirtioFsMount } from './types.js';
+import type { ClusterConfig, ComputeNode, ComputeNodeTemplate, ControllerNode, HpcCluster, CloudCluster, GpuPartition, PciDevice, VirtioFsMount } from './types.js';
 import { ipToInt, nthAddress, parseSubnet, isHostAddress } from './ip.js';
 import type { NodeRole } from '../model.js';
 
@@ -33,6 +33,8 @@ export interface ConfigNode {
   pcie: PciDevice[];
   virtiofs: VirtioFsMount[];
   emulatedGpus: number;
+  /** `gpu_partitions` (listed nodes only; a template has none). */
+  partitions: GpuPartition[];
   /** Path segments of the node in the config, for error locations. */
   path: (string | number)[];
   /** Path of the field holding the address. */
@@ -80,6 +82,7 @@ export function clusterNodes(key: 'hpc' | 'cloud', c: HpcCluster | CloudCluster)
     pcie: [],
     virtiofs: ctrl.virtio_fs_mounts ?? [],
     emulatedGpus: 0,
+    partitions: [],
     path: ['clusters', key, ctrlKey],
     ipPath: ['clusters', key, ctrlKey, 'ip_address'],
   });
@@ -152,6 +155,7 @@ export function clusterNodes(key: 'hpc' | 'cloud', c: HpcCluster | CloudCluster)
       pcie,
       virtiofs: e.spec.virtio_fs_mounts ?? [],
       emulatedGpus: e.spec.emulated_gpus ?? 0,
+      partitions: 'gpu_partitions' in e.spec ? (e.spec.gpu_partitions ?? []) : [],
       path: e.path,
       ipPath: [...e.path, 'ip'],
     });

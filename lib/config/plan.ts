@@ -31,6 +31,8 @@
  *   the port a VM is first given; when it is busy (another program, another
  *   cluster's VM) the VM gets another one, and from then on the port recorded
  *   in the cluster's state is the VM's port (see lib/cluster/access.ts).
+ * - GPU partitions: a node's `partitions` only when it has `gpu_partitions`;
+ *   an mdev without `uuids` gets `mdevUuidFor(vm, parent, type, index)`.
  */
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -39,6 +41,7 @@ import type {
   BaseImagePlan,
   ClusterPlan,
   CpuPlan,
+  GpuPartitionPlan,
   ImageRef,
   MonitoringPlan,
   NetworkPlan,
@@ -51,7 +54,7 @@ import type {
 } from '../model.js';
 import { DEFAULT_ACCOUNT, DEFAULT_JOBACCT_FREQUENCY, DEFAULT_K8S_REPO, DEFAULT_K8S_VERSION, DEFAULT_POD_SUBNET, DEFAULT_REGISTRY_PORT, hasRealGpu } from '../model.js';
 import type { LoadedConfig } from './load.js';
-import type { CloudCluster, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
+import type { CloudCluster, GpuPartition, HardwareAcceleration, HpcCluster, Monitoring, PciDevice } from './types.js';
 import { configClusters, type ConfigCluster, type ConfigNode } from './nodes.js';
 import { netmask, nthAddress, parseSubnet } from './ip.js';
 import { fieldPath } from './rules.js';
@@ -77,6 +80,24 @@ export function macFor(name: string): string {
 export function qemuMacFor(name: string, purpose: 'cluster' | 'mgmt' = 'cluster'): string {
   const h = createHash('sha256').update(`${name}:${purpose}`).digest();
   return ['52', '54', '00', ...[...h.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+/** A mediated device's UUID when the config gives none: sha256 of
+ *  `<vm>:<parent>:<type>:<index>` shaped as an RFC 9562 version-8 UUID, so the
+ *  same node, GPU, type and position always name the same device. */
+export function mdevUuidFor(vm: string, parent: string, mdevType: string, index: number): string {
+  const b = [...createHash('sha256').update(`${vm}:${parent.toLowerCase()}:${mdevType}:${index}`).digest().subarray(0, 16)];
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function partitionPlan(vm: string, p: GpuPartition): GpuPartitionPlan {
+  const parent = p.parent.toLowerCase();
+  if (p.type === 'mig') return { kind: 'mig', parent, profile: p.profile, count: p.count };
+  const uuids = p.uuids?.map((u) => u.toLowerCase()) ?? Array.from({ length: p.count }, (_, i) => mdevUuidFor(vm, parent, p.mdev_type, i));
+  return { kind: 'mdev', parent, mdevType: p.mdev_type, uuids };
 }
 
 const BUILT = ['hpc-controller', 'hpc-compute', 'cloud-base', 'cloud-gpu-worker'] as const;
@@ -184,6 +205,8 @@ function nodePlan(n: ConfigNode, mode: NetworkPlan['mode'], clusterIndex: number
     }),
     emulatedGpus: n.emulatedGpus,
   };
+  // Only a node with partitions has the field: every other plan (and its hash) is as before.
+  if (n.partitions.length) p.partitions = n.partitions.map((x) => partitionPlan(n.name, x));
   if (mode === 'user') {
     p.sshPort = SSH_PORT_BASE + 100 * clusterIndex + nodeIndex;
     p.mgmtMac = qemuMacFor(n.name, 'mgmt');

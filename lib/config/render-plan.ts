@@ -27,6 +27,7 @@ export function imageLabel(i: ImageRef): string {
 function gpuLabel(n: NodePlan): string {
   const real = realGpus(n).map((d) => `${d.address}${d.vendorId ? ` (${d.vendorId}:${d.deviceId})` : ''}`);
   const parts = [...real];
+  for (const p of n.partitions ?? []) parts.push(p.kind === 'mdev' ? `${p.uuids.length} × ${p.mdevType} on ${p.parent}` : `${p.count} × MIG ${p.profile} on ${p.parent}`);
   if (n.emulatedGpus) parts.push(`${n.emulatedGpus} emulated`);
   return parts.join(', ') || '-';
 }

@@ -8,6 +8,7 @@ import type { ClusterConfig, HpcCluster } from './types.js';
 import { configClusters, type ConfigNode } from './nodes.js';
 import { inSubnet, ipToInt, isHostAddress, nthAddress, parseSubnet, subnetsOverlap } from './ip.js';
 import { checkUsers } from './rules-users.js';
+import { checkGpuPartitions } from './rules-gpu.js';
 import { virtiofsReadOnly } from '../model.js';
 
 /** What the virtio-fs role can turn into a mount unit name (its validate.yml). */
@@ -283,6 +284,9 @@ export function checkRules(cfg: ClusterConfig, file: string, locate: Locator, ho
       });
     }
   }
+
+  // GPU partitions: across both clusters (a GPU is the host's, not a cluster's).
+  errors.push(...checkGpuPartitions(clusters.flatMap((c) => c.nodes), at));
 
   // Memory: everything that starts at once must fit.
   const all = clusters.flatMap((c) => c.nodes).filter((n) => n.autoStart);

@@ -52,6 +52,33 @@ export type PciePassthrough = {
   devices?: PciDevice[];
 };
 
+/** Parts of host GPUs this node gets: vGPU mediated devices (type mdev, created on the host) or MIG instances (type mig, made inside the guest on a GPU passed through whole to this node). */
+export type GpuPartitions = GpuPartition[];
+
+export type GpuPartition = MigPartition | MdevPartition;
+
+export type MdevPartition = {
+  type: "mdev";
+  /** PCI address of the host GPU the mediated devices are made on, DDDD:BB:SS.F (a directory of /sys/class/mdev_bus). */
+  parent: string;
+  /** A type directory of /sys/class/mdev_bus/<parent>/mdev_supported_types, e.g. nvidia-558 (letters, digits, _ . -; not starting with a dot). */
+  mdev_type: string;
+  /** Mediated devices of this type for this node, at least 1. */
+  count: number;
+  /** UUIDs of the mediated devices, one per count; default: derived from a hash of node, parent, type and index. */
+  uuids?: string[];
+};
+
+export type MigPartition = {
+  type: "mig";
+  /** PCI address of an NVIDIA GPU passed through whole to this node (listed in its pcie_passthrough.devices). */
+  parent: string;
+  /** MIG GPU instance profile, e.g. 1g.10gb or 1g.10gb+me (as `nvidia-smi mig -lgip` names them). */
+  profile: string;
+  /** GPU instances of this profile, at least 1. */
+  count: number;
+};
+
 export type VirtioFsMount = {
   tag: string;
   /** Host directory: absolute, or relative to the config file's directory (no control characters). */
@@ -162,6 +189,7 @@ export type ComputeNode = {
   auto_start?: boolean;
   base_image_path?: BaseImagePath;
   pcie_passthrough?: PciePassthrough;
+  gpu_partitions?: GpuPartitions;
   virtio_fs_mounts?: VirtioFsMounts;
   /** GPUs emulated as GRES on fake device files, for machines without a GPU. */
   emulated_gpus?: number;

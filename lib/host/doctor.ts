@@ -11,6 +11,7 @@ import { exec } from '../tools/exec.js';
 import type { Acceleration, AccelerationSetting, SystemPlan } from '../model.js';
 import { probeAcceleration, type GuestProbeResult, type ProbeOptions } from './kvm.js';
 import { checkPlanPcie } from './pcie.js';
+import { checkPlanPartitions, type MigProfileSource } from './mdev.js';
 import type { HostRoots } from './sysfs.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -57,6 +58,8 @@ export interface DoctorOptions extends HostRoots {
   libvirtUri?: string;
   /** Refresh the KVM verdict cache here (e.g. `.pharos/kvm-probe.json`) for the graph to reuse. */
   kvmCacheFile?: string;
+  /** `nvidia-smi mig -lgip` output for the MIG profile check (default: run it on this host). */
+  migProfiles?: MigProfileSource;
 }
 
 function versionOf(out: string): string {
@@ -219,6 +222,22 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
         status: n.problems.length ? 'fail' : 'ok',
         detail: n.problems.length ? n.problems.map((p) => p.message).join('\n') : `${n.devices.map((d) => d.address).join(', ')} bound to vfio-pci, whole IOMMU group assigned`,
         remediation: n.problems.length ? [...new Set(n.problems.map((p) => p.remediation))].join('\n\n') : undefined,
+      });
+    }
+  }
+
+  if (plan && plan.clusters.some((c) => c.nodes.some((n) => (n.partitions ?? []).length > 0))) {
+    for (const n of await checkPlanPartitions(plan, opts)) {
+      checks.push({
+        id: `gpu-partitions:${n.node}`,
+        title: `GPU partitions ${n.node}`,
+        status: n.problems.length ? 'fail' : n.unverified ? 'warn' : 'ok',
+        detail: n.problems.length ? n.problems.map((p) => p.message).join('\n') : n.notes.join('\n') || 'mediated devices exist',
+        remediation: n.problems.length
+          ? [...new Set(n.problems.map((p) => p.remediation))].join('\n\n')
+          : n.unverified
+            ? 'check the profile with `nvidia-smi mig -lgip` where the GPU is visible (in the guest, or on the host before binding it to vfio-pci)'
+            : undefined,
       });
     }
   }

@@ -4,7 +4,7 @@ import { PharosError } from '../errors.js';
 import { DEFAULT_K8S_REPO, DEFAULT_K8S_VERSION, DEFAULT_POD_SUBNET, type ClusterPlan, type NodePlan } from '../model.js';
 import { endpointFor, type NodeAccess } from '../cluster/access.js';
 import type { Inventory, InventoryAccess, InventoryGroup, InventoryVars } from './types.js';
-import { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
+import { gpuDevices, gresLines, migGres, slurmClusterName, slurmGres, slurmRealMemory } from './slurm.js';
 import { virtiofsMounts } from './virtiofs.js';
 import { jobVars } from './users.js';
 import { shellQuoteArg, sshConfigValue } from '../util/shell.js';
@@ -76,7 +76,7 @@ function buildHpc(cluster: ClusterPlan, access: InventoryAccess): Inventory {
       // A node with only emulated GPUs: no driver, no device isolation.
       gpu_emulated: devices.length > 0 && real === 0,
       gpu_devices: devices.map((d) => ({ type: d.type, file: d.file })),
-      slurm_gres: slurmGres(devices),
+      slurm_gres: slurmGres(devices, migGres(node)),
       virtiofs_mounts: virtiofsMounts(node),
     };
     if (node.role === 'controller') controllers.push(node.name);

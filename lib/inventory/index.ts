@@ -20,7 +20,7 @@
 export type { Inventory, InventoryAccess, InventoryGroup, InventoryValue, InventoryVars } from './types.js';
 export type { NodeAccess } from '../cluster/access.js';
 export { buildInventory } from './build.js';
-export { gpuDevices, gresLines, slurmClusterName, slurmGres, slurmRealMemory, type GpuDevice } from './slurm.js';
+export { gpuDevices, gresLines, migGres, slurmClusterName, slurmGres, slurmGresType, slurmRealMemory, type GpuDevice, type MigGres } from './slurm.js';
 export { toYaml } from './yaml.js';
 export { toIni } from './ini.js';
 export { inventoryDir, inventoryFiles, renderInventory, writeInventory, type InventoryFormat } from './write.js';

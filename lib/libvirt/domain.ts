@@ -25,6 +25,14 @@
  *   to load in a VM it recognises); hostdevs are `managed='yes'` (libvirt binds
  *   vfio-pci), GPU functions first with `<rom bar='on'/>`; a VM with a GPU has no
  *   emulated graphics so the GPU is the primary display.
+ * - GPU partitions: each mediated device (vGPU) of the node is a
+ *   `<hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci'
+ *   display='off'>` naming its UUID, after the PCI hostdevs. `managed='no'`:
+ *   libvirt does not make the device, Pharos does (lib/host/mdev.ts,
+ *   `createMdevs`) before the domain starts; `display='off'`: the vGPU is not
+ *   the console, so such a VM keeps its emulated graphics. MIG partitions add
+ *   nothing here: they are made inside the guest on a GPU passed through whole
+ *   (its PCI hostdev), and MIG-backed vGPU types are mdev types.
  * - Console: one pty serial port whose output is also logged to `consoleLog` by
  *   virtlogd (read by tests and by `pharos vm status`).
  * - Guest configuration travels in QEMU fw_cfg, not on a disk or kernel command
@@ -81,6 +89,9 @@ export interface DomainSpec {
   network: DomainNetwork;
   pcie: PciDevicePlan[];
   virtiofs: VirtiofsMountPlan[];
+  /** UUIDs of the node's mediated devices (vGPUs); absent when it has none, so
+   *  the spec hash of every other domain is as before. */
+  mdev?: string[];
   consoleLog: string;
   /** Contents of fw_cfg `opt/pharos/config`. */
   fwcfgConfig?: string;
@@ -255,6 +266,14 @@ export function domainXml(spec: DomainSpec, opts: { uuid?: string } = {}): strin
     L.push(`        ${pciAddr(d.address)}`);
     L.push(`      </source>`);
     if (isRealGpu(d)) L.push(`      <rom bar='on'/>`);
+    L.push('    </hostdev>');
+  }
+  for (const uuid of spec.mdev ?? []) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) throw new PharosError(`mdev UUID \`${uuid}\` of ${spec.name} is not a lower-case UUID`);
+    L.push(`    <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='off'>`);
+    L.push(`      <source>`);
+    L.push(`        <address uuid='${uuid}'/>`);
+    L.push(`      </source>`);
     L.push('    </hostdev>');
   }
   L.push(`    <serial type='pty'>`);
