@@ -104,7 +104,8 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
   // The cloud cluster: Kubernetes-ready nodes (containerd, modules, sysctls,
   // names, time), then kubeadm/kubelet from the vendor repository.
   { role: 'cloud-node', hosts: 'k8s_cluster', after: [], suites: ['cloud-nodes'], when: cloud },
-  { role: 'kubernetes', hosts: 'k8s_cluster', after: ['cloud-node'], suites: ['kubernetes'], when: cloud },
+  // The join command is made on the control plane, the workers are labelled from it.
+  { role: 'kubernetes', hosts: 'k8s_cluster', after: ['cloud-node'], reaches: ['kube_control_plane'], suites: ['kubernetes'], when: cloud },
 ];
 
 /** Inputs every deploy shares: the settings and the generic playbook. */

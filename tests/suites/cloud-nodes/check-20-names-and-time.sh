@@ -13,6 +13,7 @@ for i in "${!names[@]}"; do
   [[ $got == "${ips[$i]}" ]] || fail "${n} resolves to '${got}', not ${ips[$i]}"
   [[ $n == "$PHAROS_NODE" ]] && continue
   # A TCP connection to the peer's sshd by name (the images have no ping).
+  # shellcheck disable=SC2016 # $1 is the inner shell's
   wait_for "${n}:22 by name" 60 timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$n" || fail "${PHAROS_NODE} cannot reach ${n} (${ips[$i]}) on the cluster network"
 done
 echo "ok: ${#names[@]} names resolve and answer"

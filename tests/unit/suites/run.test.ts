@@ -385,7 +385,7 @@ test('every suite under tests/suites loads with valid headers', async () => {
   const suites = await listSuites(SUITES);
   assert.equal(
     suites.map((s) => s.name),
-    ['accounting', 'basic-infrastructure', 'cgroup-isolation', 'containers', 'distributed-training', 'gres', 'job-scripts', 'monitoring', 'mpi', 'shared-storage', 'slurm-compute', 'slurm-controller', 'users', 'virtio-fs'],
+    ['accounting', 'basic-infrastructure', 'cgroup-isolation', 'cloud-nodes', 'containers', 'distributed-training', 'gres', 'job-scripts', 'kubernetes', 'monitoring', 'mpi', 'shared-storage', 'slurm-compute', 'slurm-controller', 'users', 'virtio-fs'],
   );
   for (const s of suites) {
     assert.ok(s.checks.length > 0, s.name);
