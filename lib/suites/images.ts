@@ -30,10 +30,29 @@ export function pushRecordsDir(stateDir: string, cluster: string): string {
   return join(stateDir, 'clusters', cluster, 'images');
 }
 
-export async function recordPush(stateDir: string, cluster: string, p: PushedImage): Promise<void> {
-  const dir = pushRecordsDir(stateDir, cluster);
+/** Writes one image record (`<dir>/<image>.json`, atomically): a push or a preload. */
+export async function writeImageRecord(dir: string, record: { image: string }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, `${p.image}.json`), `${JSON.stringify(p, null, 2)}\n`);
+  await writeFileAtomic(join(dir, `${record.image}.json`), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The records under `dir` that pass `valid`, by image name; none (or unreadable): []. */
+export async function readImageRecords<T>(dir: string, valid: (v: unknown) => v is T): Promise<T[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
+  const out: T[] = [];
+  for (const n of names) {
+    try {
+      const v: unknown = JSON.parse(await readFile(join(dir, n), 'utf8'));
+      if (valid(v)) out.push(v);
+    } catch {
+      /* a torn or foreign file: not a record */
+    }
+  }
+  return out;
+}
+
+export async function recordPush(stateDir: string, cluster: string, p: PushedImage): Promise<void> {
+  await writeImageRecord(pushRecordsDir(stateDir, cluster), p);
 }
 
 function isPushedImage(v: unknown): v is PushedImage {
@@ -42,19 +61,8 @@ function isPushedImage(v: unknown): v is PushedImage {
 }
 
 /** The records of a cluster's pushes, by image name; none (or unreadable): []. */
-export async function readPushes(stateDir: string, cluster: string): Promise<PushedImage[]> {
-  const dir = pushRecordsDir(stateDir, cluster);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
-  const out: PushedImage[] = [];
-  for (const n of names) {
-    try {
-      const v: unknown = JSON.parse(await readFile(join(dir, n), 'utf8'));
-      if (isPushedImage(v)) out.push(v);
-    } catch {
-      /* a torn or foreign file: not a push */
-    }
-  }
-  return out;
+export function readPushes(stateDir: string, cluster: string): Promise<PushedImage[]> {
+  return readImageRecords(pushRecordsDir(stateDir, cluster), isPushedImage);
 }
 
 export function containerEnv(pushes: readonly PushedImage[]): Record<string, string> {

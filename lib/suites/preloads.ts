@@ -5,9 +5,8 @@
  * `.pharos/clusters/<cluster>/preloads/<image>.json`, for the suites run
  * outside the graph (`pharos test run-test`).
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { readImageRecords, writeImageRecord } from './images.js';
 
 export interface PreloadOut {
   image: string;
@@ -23,24 +22,17 @@ export function preloadRecordsDir(stateDir: string, cluster: string): string {
 }
 
 export async function recordPreload(stateDir: string, cluster: string, p: PreloadOut): Promise<void> {
-  const dir = preloadRecordsDir(stateDir, cluster);
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, `${p.image}.json`), `${JSON.stringify(p, null, 2)}\n`);
+  await writeImageRecord(preloadRecordsDir(stateDir, cluster), p);
 }
 
-/** The records of a cluster's preloads (none, or unreadable: []). */
-export async function readPreloads(stateDir: string, cluster: string): Promise<PreloadOut[]> {
-  const dir = preloadRecordsDir(stateDir, cluster);
-  const out: PreloadOut[] = [];
-  for (const n of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort()) {
-    try {
-      const v = JSON.parse(await readFile(path.join(dir, n), 'utf8')) as Partial<PreloadOut>;
-      if (typeof v.image === 'string' && typeof v.ref === 'string' && typeof v.digest === 'string') out.push({ image: v.image, ref: v.ref, digest: v.digest, nodes: v.nodes ?? [] });
-    } catch {
-      /* a torn or foreign file */
-    }
-  }
-  return out;
+function isPreload(v: unknown): v is PreloadOut {
+  const o = v as Record<string, unknown> | null;
+  return !!o && typeof o.image === 'string' && typeof o.ref === 'string' && typeof o.digest === 'string' && Array.isArray(o.nodes);
+}
+
+/** The records of a cluster's preloads, by image name; none (or unreadable): []. */
+export function readPreloads(stateDir: string, cluster: string): Promise<PreloadOut[]> {
+  return readImageRecords(preloadRecordsDir(stateDir, cluster), isPreload);
 }
 
 /**
@@ -56,4 +48,3 @@ export function preloadEnv(loaded: readonly PreloadOut[]): Record<string, string
     PHAROS_CONTAINER_IMAGES: loaded.map((p) => `${p.image}=${p.ref}`).join(' '),
   };
 }
-
