@@ -18,7 +18,7 @@ test('config/local.yaml: the embedded default', async () => {
   const c = p.clusters[0]!;
   assert.equal(c.name, 'pharos');
   assert.equal(c.nodes.map((n) => n.name), ['pharos-controller', 'pharos-compute-01', 'pharos-compute-02']);
-  assert.equal(c.nodes.map((n) => [n.vcpus, n.memoryMiB, n.diskGb]), [[1, 1024, 12], [2, 2048, 6], [2, 2048, 6]]);
+  assert.equal(c.nodes.map((n) => [n.vcpus, n.memoryMiB, n.diskGb]), [[2, 2048, 12], [2, 2048, 6], [2, 2048, 6]]);
   assert.equal(c.nodes.map((n) => n.emulatedGpus), [0, 2, 2]);
   assert.equal(c.registry, { port: 5000 }, 'the local default has a registry on the controller');
   assert.equal(c.nodes.map((n) => n.image), [
