@@ -15,16 +15,13 @@
  * (`ssh` and `ssh-config` are in ssh.ts).
  */
 import { examples } from '../help.js';
-import { createInterface } from 'node:readline/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PharosError } from '../../errors.js';
 import type { ClusterPlan } from '../../model.js';
-import { clusterPaths, defaultDataRoot, defaultStateRoot } from '../../cluster/paths.js';
+import { defaultStateRoot } from '../../cluster/paths.js';
 import { listStates, readState } from '../../cluster/state.js';
-import { defaultOwner, ownerPath } from '../../cluster/owners.js';
-import { findRootSync } from '../root.js';
 import {
   clusterEnv,
   clusterStatus,
@@ -36,80 +33,34 @@ import {
   wouldStartVm,
   stopCluster,
   stopVm,
-  type ClusterStatus,
-  type DestroyReport,
   type NodeImage,
   type StartPlan,
 } from '../../cluster/ops.js';
 import { probeDomains } from '../../libvirt/probe.js';
 import { KERNEL_CMDLINE } from '../../images/base.js';
-import { explicitConfig, projectPaths, type GlobalOptions } from '../project.js';
+import type { GlobalOptions } from '../project.js';
 import { formatDuration } from '../../util/duration.js';
+import {
+  STATUS_EXIT,
+  STATUS_HELP,
+  clusterName,
+  confirmDestroy,
+  destroyedLines,
+  envOf,
+  out,
+  ownerOf,
+  planFor,
+  startThroughEngine,
+  startedStatus,
+  statusSummary,
+  statusTable,
+} from '../cluster-shared.js';
 
 interface ClusterOpts {
   cluster?: string;
   imagesDir?: string;
   wait?: boolean;
   timeout?: string;
-}
-
-function out(g: GlobalOptions, value: unknown, text: () => string): void {
-  process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
-}
-
-async function planFor(g: GlobalOptions, want: string | undefined): Promise<ClusterPlan> {
-  const { loadConfig, planSystem } = await import('../../config/index.js');
-  const { pickCluster } = await import('./inventory.js');
-  // An explicit config needs no checkout (pharos.build.ts) around it.
-  const configPath = explicitConfig(g.config) ?? projectPaths(g).configPath;
-  const { noteCompat } = await import('../config-warnings.js');
-  const plan = planSystem(noteCompat(await loadConfig(configPath)));
-  return pickCluster(plan, want);
-}
-
-/** A cluster name: `--cluster`, else the only cluster with state, else the config's. */
-async function clusterName(g: GlobalOptions, want: string | undefined): Promise<{ name: string; uri: string }> {
-  const states = await listStates(defaultStateRoot());
-  if (want) {
-    const s = states.find((x) => x.cluster === want);
-    if (s) return { name: s.cluster, uri: s.uri };
-  } else if (states.length === 1) return { name: states[0]!.cluster, uri: states[0]!.uri };
-  const p = await planFor(g, want);
-  return { name: p.name, uri: p.libvirtUri };
-}
-
-/**
- * Ask on the terminal before destroying; without one (a script, CI), refuse
- * unless --yes was given: a destroy nobody confirmed is how data gets lost.
- */
-async function confirmDestroy(cluster: string, gone: string[], leftAlone: string[]): Promise<void> {
-  if (!process.stdin.isTTY) {
-    throw new PharosError(`not destroying cluster ${cluster} without confirmation: stdin is not a terminal`, {
-      hint: `pass --yes to destroy it (see what would go with: pharos -n cluster destroy ${cluster})`,
-    });
-  }
-  process.stderr.write(`cluster ${cluster}: this removes\n  ${gone.join('\n  ')}\n`);
-  if (leftAlone.length) process.stderr.write(`left alone (not this cluster's):\n  ${leftAlone.join('\n  ')}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  // End of input (Ctrl-D) is a "no".
-  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
-  const answer = await Promise.race([rl.question(`destroy cluster ${cluster}? [y/N] `).catch(() => ''), closed]).finally(() => rl.close());
-  if (!/^y(es)?$/i.test(answer.trim())) throw new PharosError(`cluster ${cluster} not destroyed (answered "${answer.trim()}")`, { exitCode: 1 });
-}
-
-/** The checkout this command runs for (`-C`, else the one around the working directory): it owns the clusters it creates. */
-/** The checkout that owns what these commands create: -C's project, or -C itself where it holds no
- *  pharos.build.ts (`cluster start --images-dir` needs no graph), else the checkout around cwd. */
-function ownerOf(g: GlobalOptions): string {
-  if (!g.root) return defaultOwner();
-  const dir = resolve(g.root);
-  return ownerPath(existsSync(join(dir, 'pharos.build.ts')) ? findRootSync(g.root) : dir);
-}
-
-function envOf(g: GlobalOptions, name: string, uri: string) {
-  const stateRoot = defaultStateRoot();
-  const dataRoot = defaultDataRoot(uri);
-  return { uri, stateRoot, paths: clusterPaths(name, stateRoot, dataRoot), owner: ownerOf(g), log: (l: string) => process.stderr.write(`${l}\n`) };
 }
 
 export function resolveImages(plan: ClusterPlan, imagesDir: string | undefined): Record<string, NodeImage> {
@@ -158,53 +109,6 @@ export function startPlanText(p: StartPlan): string {
   return [`cluster ${p.cluster}: dry run, nothing changed`, obj('network', p.network), obj('pool', p.pool), ...p.vms.map(vm)].join('\n');
 }
 
-function statusTable(st: ClusterStatus): string {
-  const word = (a: boolean | undefined): string => (a ? 'active' : a === false ? 'inactive' : 'missing');
-  return [
-    `cluster ${st.cluster} (${st.uri})  network ${st.network.name}: ${word(st.network.active)}  pool ${st.pool.name}: ${word(st.pool.active)}`,
-    ...st.vms.map((v) => `  ${v.name.padEnd(28)} ${v.state.padEnd(10)} ${v.ip.padEnd(15)} ssh ${v.ssh}${v.pci.length ? `  pci ${v.pci.join(',')}` : ''}`),
-  ].join('\n');
-}
-
-/** `cluster status` exit codes, as in its help (STATUS_HELP) and the README. */
-export const STATUS_EXIT = { running: 0, 'not-created': 0, stopped: 3, partial: 4 } as const;
-const STATUS_HELP = `
-Exit status: 0 every VM running, or the cluster is not created (no state);
-3 stopped (no VM running); 4 partial (some VMs running, some not);
-1 an error (e.g. libvirt unreachable); 2 a usage error.`;
-
-function statusSummary(st: ClusterStatus): { state: 'running' | 'stopped' | 'partial'; text: string } {
-  const running = st.vms.filter((v) => v.state === 'running').length;
-  const state = running === st.vms.length ? 'running' : running === 0 ? 'stopped' : 'partial';
-  return { state, text: `${state}: ${running} of ${st.vms.length} VM(s) running` };
-}
-
-/**
- * `cluster start` for built images: the engine builds the VM targets (and the
- * images, keys, network and pool they need; only what changed runs), then the
- * cluster's status table is printed. With `--cluster`, only that cluster's VMs
- * are built; otherwise the `vms` alias (every VM of the config).
- */
-async function startThroughEngine(g: GlobalOptions, plan: ClusterPlan, o: ClusterOpts): Promise<void> {
-  const { loadProject } = await import('../project.js');
-  const { buildTargets } = await import('./engine.js');
-  const project = await loadProject(g);
-  if (o.wait === false && !g.json) process.stderr.write('note: --no-wait does not apply when the engine builds the VMs (a VM target is done when SSH answers)\n');
-  const targets = o.cluster ? plan.nodes.map((n) => `vm:${n.name}`) : ['vms'];
-  // --json: stdout carries only the status document; the build's NDJSON events go to stderr.
-  const reporter = g.json ? (await import('../../run/reporters.js')).jsonReporter({ out: process.stderr }) : undefined;
-  const r = await buildTargets(g, project, targets, { reporter });
-  // -n: the engine said what it would build; there is no cluster to show yet.
-  if (g.dryRun && r.exitCode === 0) return;
-  if (r.exitCode !== 0) {
-    // The reporter has said which target failed and why (or which signal stopped the build).
-    process.exitCode = r.exitCode;
-    return;
-  }
-  const st = await clusterStatus(plan.name, envOf(g, plan.name, plan.libvirtUri));
-  out(g, st, () => statusTable(st));
-}
-
 export function register(program: Command): void {
   const cluster = program
     .command('cluster')
@@ -232,7 +136,11 @@ export function register(program: Command): void {
       if (!imagesDir && plan.nodes.some((n) => n.image.kind === 'built')) {
         // Pharos-built images and no directory holding them: build what the VMs
         // need (images included) through the engine, as `pharos build vms` does.
-        await startThroughEngine(g, plan, o);
+        const targets = o.cluster ? plan.nodes.map((n) => `vm:${n.name}`) : ['vms'];
+        if (await startThroughEngine(g, targets, o.wait === false)) {
+          const st = await startedStatus(g, plan);
+          out(g, st, () => statusTable(st));
+        }
         return;
       }
       let accel: 'kvm' | 'tcg' | undefined;
@@ -311,15 +219,15 @@ export function register(program: Command): void {
       });
       const env = envOf(g, c.name, c.uri);
       const plan = await destroyCluster(c.name, env, { dryRun: true });
-      const gone = (r: DestroyReport): string[] => [...r.domains.map((d) => `domain ${d}`), ...r.networks.map((n) => `network ${n}`), ...r.pools.map((p) => `pool ${p}`), ...r.files];
-      const aside = (r: DestroyReport): string => (r.leftAlone.length ? `\nleft alone:\n  ${r.leftAlone.join('\n  ')}` : '');
+      const gone = destroyedLines;
+      const aside = (r: { leftAlone: string[] }): string => (r.leftAlone.length ? `\nleft alone:\n  ${r.leftAlone.join('\n  ')}` : '');
       if (g.dryRun || gone(plan).length === 0) {
         out(g, { ...plan, dryRun: !!g.dryRun }, () =>
           (gone(plan).length ? `would remove:\n  ${gone(plan).join('\n  ')}` : `nothing to remove for ${c.name}`) + aside(plan),
         );
         return;
       }
-      if (!o.yes) await confirmDestroy(c.name, gone(plan), plan.leftAlone);
+      if (!o.yes) await confirmDestroy(`cluster ${c.name}`, gone(plan), plan.leftAlone, `pharos -n cluster destroy ${c.name}`);
       const rep = await destroyCluster(c.name, env);
       out(g, rep, () => `removed:\n  ${gone(rep).join('\n  ')}${aside(rep)}`);
     });

@@ -10,6 +10,7 @@ import { register as config } from './config.js';
 import { register as host } from './host.js';
 import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
+import { register as system } from './system.js';
 import { register as logs } from './logs.js';
 import { register as cache } from './cache.js';
 import { register as ssh } from './ssh.js';
@@ -25,6 +26,7 @@ export const registrars: Registrar[] = [
   host,
   test,
   cluster,
+  system,
   logs,
   cache,
   ssh,
