@@ -142,6 +142,9 @@ export function register(program: Command): void {
       // Suites skipped because a target could not reach a vendor resource (deploy:kubernetes offline).
       let unavailable: UnavailableSuite[] = [];
       const clusterOf = (d: SuiteDef): string => system.clusters.find((c) => c.kind === d.cluster)?.name ?? plan.name;
+      const exportModule = import('./export.js');
+      // Handled where it is awaited (exportLogs); no unhandled rejection before that.
+      exportModule.catch(() => undefined);
       const steps: E2eSteps = {
         build: async () => {
           const u = unavailableOutcome(await buildSummary(g, ['e2e'], { keepGoing: true }));
@@ -167,10 +170,9 @@ export function register(program: Command): void {
           await mkdir(path.dirname(file), { recursive: true });
           await writeJunit(results, file);
         },
-        exportLogs: async () => {
-          const { exportLogsFor } = await import('./export.js');
-          return (await exportLogsFor(g, { clusters, log })).path;
-        },
+        // Loaded when the run starts, not when it fails: a run that ends an
+        // hour later (interrupted, say) must not depend on finding it then.
+        exportLogs: async () => (await exportModule).exportLogsFor(g, { clusters, log }).then((r) => r.path),
         teardown: async () => {
           for (const c of system.clusters) await destroyCluster(c.name, clusterEnv(c, { owner: paths.root }), { plan: c });
         },
