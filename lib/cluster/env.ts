@@ -2,6 +2,7 @@
  * A cluster's environment (`ClusterEnv`: URI, state and data roots, paths,
  * owning checkout, domain type, log) and the result types the operations share.
  */
+import type { HostRoots } from '../host/sysfs.js';
 import type { ClusterPlan } from '../model.js';
 import { clusterPaths, defaultDataRoot, defaultStateRoot, type ClusterPaths } from './paths.js';
 import { defaultOwner, ownerPath, type OwnerEnv } from './owners.js';
@@ -19,6 +20,8 @@ export interface ClusterEnv {
   domainType: 'kvm' | 'qemu';
   /** Host CPUs for vCPU pinning (when the plan asks for pinning). */
   hostCpus?: number[];
+  /** Where /sys is (mediated devices are made there); tests give a fake tree. */
+  hostRoots?: HostRoots;
   log: Log;
 }
 
@@ -30,6 +33,7 @@ export interface EnvOptions {
   /** The doctor's verdict; wins over the plan's `auto`. */
   acceleration?: 'kvm' | 'tcg';
   hostCpus?: number[];
+  hostRoots?: HostRoots;
   log?: Log;
 }
 
@@ -56,12 +60,13 @@ export function clusterEnv(plan: Pick<ClusterPlan, 'name' | 'libvirtUri' | 'acce
     owner: opts.owner ? ownerPath(opts.owner) : defaultOwner(),
     domainType: resolveDomainType(plan, opts.acceleration),
     hostCpus: opts.hostCpus,
+    hostRoots: opts.hostRoots,
     log: opts.log ?? (() => {}),
   };
 }
 
 /** What the owner record needs; `owner` defaults to the checkout around the working directory. */
-export type OwnedEnv = Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'> & Partial<Pick<ClusterEnv, 'owner' | 'log'>>;
+export type OwnedEnv = Pick<ClusterEnv, 'uri' | 'stateRoot' | 'paths'> & Partial<Pick<ClusterEnv, 'owner' | 'log' | 'hostRoots'>>;
 
 export function ownerEnv(cluster: string, env: Pick<OwnedEnv, 'stateRoot' | 'owner' | 'log'>): OwnerEnv {
   return { stateRoot: env.stateRoot, cluster, owner: env.owner ?? defaultOwner(), log: env.log ?? ((l) => process.stderr.write(`${l}\n`)) };

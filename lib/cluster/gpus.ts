@@ -4,6 +4,10 @@
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
 import { readGpuOwners, writeGpuOwners } from './state.js';
+import { mdevInstances, type NodePlan } from '../model.js';
+import { createMdevs, removeMdevs } from '../host/mdev.js';
+import type { HostRoots } from '../host/sysfs.js';
+import type { UndoStack } from './undo.js';
 
 /** Refuse when another running VM owns one of this VM's PCI functions. */
 export async function checkGpuOwnership(vm: string, pci: string[], stateRoot: string): Promise<void> {
@@ -38,4 +42,16 @@ export async function releaseGpus(stateRoot: string, match: { vm?: string; clust
     }
   }
   if (changed) await writeGpuOwners(stateRoot, owners);
+}
+
+/**
+ * vGPU partitions: makes the node's mediated devices that do not exist yet
+ * (before the domain that names them starts) and puts their removal on the
+ * start's undo stack, so a start that fails leaves none it made. Returns the
+ * UUIDs it made.
+ */
+export async function makeNodeMdevs(node: Pick<NodePlan, 'name' | 'partitions'>, undo: UndoStack, roots?: HostRoots): Promise<string[]> {
+  const made = await createMdevs(mdevInstances(node), roots);
+  for (const u of made.created) undo.push(`mdev ${u}`, () => removeMdevs([u], roots).then(() => undefined));
+  return made.created;
 }

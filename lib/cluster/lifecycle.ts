@@ -2,6 +2,7 @@
  * A cluster's lifecycle after start: stop, destroy (only what Pharos made for it),
  * status, and one VM found by name across clusters (start, stop).
  */
+import { mdevExists, removeMdevs } from '../host/mdev.js';
 import { rm } from 'node:fs/promises';
 import type { ClusterPlan } from '../model.js';
 import { PharosError } from '../errors.js';
@@ -131,6 +132,14 @@ export async function destroyCluster(cluster: string, env: OwnedEnv, opts: Destr
     if (!(await exists(f))) continue;
     if (!dryRun) await rm(f, { recursive: true, force: true });
     report.files.push(f);
+  }
+  // The vGPU partitions made for its VMs (after the domains that held them are gone).
+  const mdevs = Object.values(state?.vms ?? {}).flatMap((v) => v.mdevs ?? []);
+  if (mdevs.length) {
+    const live: string[] = [];
+    for (const u of mdevs) if (await mdevExists(u, env.hostRoots)) live.push(u);
+    const gone = dryRun ? live : await removeMdevs(live, env.hostRoots);
+    report.files.push(...gone.map((u) => `mdev ${u}`));
   }
   if (!dryRun) {
     await releaseGpus(env.stateRoot, { cluster });

@@ -30,6 +30,8 @@ export interface VmRecord {
   consoleLog: string;
   /** PCI addresses passed through (the VM owns them while running). */
   pci: string[];
+  /** UUIDs of the mediated devices (vGPU partitions) Pharos made for it; destroy removes them. */
+  mdevs?: string[];
   specHash?: string;
   createdAt?: string;
 }

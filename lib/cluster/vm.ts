@@ -12,7 +12,7 @@
  * updated through `updateState` (state.ts), serialised within the process.
  */
 import { rm } from 'node:fs/promises';
-import type { ClusterPlan, NodePlan } from '../model.js';
+import { mdevInstances, type ClusterPlan, type NodePlan } from '../model.js';
 import { PharosError } from '../errors.js';
 import * as virsh from '../tools/virsh.js';
 import { specHash } from '../libvirt/domain.js';
@@ -22,7 +22,7 @@ import { isPinned, pinHost, pinPatterns, unpinHost } from '../ssh/known-hosts.js
 import { UndoStack } from './undo.js';
 import { buildDomainSpec, ensureDomain, startDomain, stopDomain, waitForSsh } from './domain.js';
 import { diskNeedsRecreate, ensureDisk } from './disk.js';
-import { checkGpuOwnership, claimGpus } from './gpus.js';
+import { checkGpuOwnership, claimGpus, makeNodeMdevs } from './gpus.js';
 import { ownerEnv, type Action, type ClusterEnv, type NodeImage } from './env.js';
 import { updateState, type VmRecord } from './state.js';
 import { endpointFor } from './access.js';
@@ -148,6 +148,12 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
     if (node.autoStart) {
       const pci = node.pcie.map((x) => x.address);
       await checkGpuOwnership(node.name, pci, env.stateRoot);
+      // vGPU partitions: the mediated devices exist before the domain that names them starts.
+      const made = await makeNodeMdevs(node, undo, env.hostRoots);
+      if (made.length) {
+        log(`${node.name}: made mediated device(s) ${made.join(', ')}`);
+        actions.push('mdev created');
+      }
       if (wasRunning && (d.restartNeeded || disk.action !== 'unchanged')) {
         // Only a change the running guest cannot see needs a restart: a new
         // definition, or a new overlay (the VM was stopped for it above).
@@ -179,6 +185,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       disk: disk.path,
       consoleLog: spec.consoleLog,
       pci: node.pcie.map((x) => x.address),
+      ...(mdevInstances(node).length ? { mdevs: mdevInstances(node).map((m) => m.uuid) } : {}),
       specHash: d.specHash,
       createdAt: undefined,
     };

@@ -77,7 +77,7 @@ export const NODE_KEYS: KeyTable = {
   node_type: ROLE,
   worker_type: ROLE,
   monitoring_role: 'ai-how never read it; monitoring is set per cluster (`monitoring`)',
-  gpu: 'ai-how never read it; GPUs are `pcie_passthrough` devices or `emulated_gpus` (MIG is not in Pharos yet)',
+  gpu: 'ai-how never read it; GPUs are `pcie_passthrough` devices, `gpu_partitions` (vGPU, MIG) or `emulated_gpus`',
   container_runtime: 'every compute node runs OCI containers under Slurm (crun, `srun --container=BUNDLE`); Apptainer is an image-time option (pharos_apptainer)',
   enable_accounting: PER_CLUSTER,
   enable_database: DB,
