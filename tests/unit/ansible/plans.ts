@@ -55,6 +55,8 @@ export function localPlan(): ClusterPlan {
     },
     nodes: [
       node('pharos', 'controller', 'controller', '10.77.0.10', {
+        vcpus: 2,
+        memoryMiB: 2048,
         virtiofs: [{ tag: 'pharos-data', hostPath: '/srv/pharos-data', mountPoint: '/mnt/host-data', mode: '0755', options: 'rw,relatime', create: true }],
       }),
       node('pharos', 'compute-01', 'compute', '10.77.0.11', { vcpus: 2, memoryMiB: 2048, emulatedGpus: 2 }),
