@@ -22,6 +22,8 @@ import path from 'node:path';
 import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/index.js';
 import { loadConfig, planSystem } from './lib/config/index.js';
 import { IMAGE_ROLES } from './lib/images/index.js';
+import { withGpuAssignments } from './lib/cluster/gpu-assign.js';
+import { defaultStateRoot } from './lib/cluster/paths.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';
 import { containerImageTargets } from './tasks/containers.js';
@@ -33,7 +35,8 @@ import { preloadTargets } from './tasks/preload.js';
 
 export default async function graph(ctx: GraphContext): Promise<GraphDefinition> {
   const loaded = await loadConfig(ctx.configPath, { env: ctx.env, root: ctx.root });
-  const system = planSystem(loaded, { env: ctx.env });
+  // This machine's GPU moves (`pharos gpu move`) apply before anything reads the nodes' devices.
+  const system = await withGpuAssignments(planSystem(loaded, { env: ctx.env }), defaultStateRoot());
   const first = system.clusters[0];
   const host = hostTargets({
     root: ctx.root,

@@ -21,13 +21,19 @@ export function out(g: GlobalOptions, value: unknown, text: () => string): void 
   process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
-/** The config's system plan (`-c`, else the checkout's config). */
-export async function systemPlanFor(g: GlobalOptions): Promise<SystemPlan> {
+/** The config's own system plan (`-c`, else the checkout's config), before any GPU move. */
+export async function configPlanFor(g: GlobalOptions): Promise<SystemPlan> {
   const { loadConfig, planSystem } = await import('../config/index.js');
   // An explicit config needs no checkout (pharos.build.ts) around it.
   const configPath = explicitConfig(g.config) ?? projectPaths(g).configPath;
   const { noteCompat } = await import('./config-warnings.js');
   return planSystem(noteCompat(await loadConfig(configPath)));
+}
+
+/** The system plan Pharos acts on: the config's, with this machine's GPU moves (`pharos gpu move`) applied, as in the build graph. */
+export async function systemPlanFor(g: GlobalOptions): Promise<SystemPlan> {
+  const { withGpuAssignments } = await import('../cluster/gpu-assign.js');
+  return withGpuAssignments(await configPlanFor(g), defaultStateRoot());
 }
 
 /** One cluster of the config: by name or kind, else the HPC cluster. */

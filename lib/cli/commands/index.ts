@@ -11,6 +11,7 @@ import { register as host } from './host.js';
 import { register as test } from './test.js';
 import { register as cluster } from './cluster.js';
 import { register as system } from './system.js';
+import { register as gpu } from './gpu.js';
 import { register as logs } from './logs.js';
 import { register as cache } from './cache.js';
 import { register as ssh } from './ssh.js';
@@ -27,6 +28,7 @@ export const registrars: Registrar[] = [
   test,
   cluster,
   system,
+  gpu,
   logs,
   cache,
   ssh,
