@@ -22,7 +22,7 @@ import path from 'node:path';
 import { alias, type Alias, type GraphContext, type GraphDefinition, type Target } from './lib/index.js';
 import { loadConfig, planSystem } from './lib/config/index.js';
 import { IMAGE_ROLES } from './lib/images/index.js';
-import { withGpuAssignments } from './lib/cluster/gpu-assign.js';
+import { gpuAssignmentsFile, withGpuAssignments } from './lib/cluster/gpu-assign.js';
 import { defaultStateRoot } from './lib/cluster/paths.js';
 import { hostTargets } from './tasks/host.js';
 import { imageTargets } from './tasks/images.js';
@@ -92,6 +92,9 @@ export default async function graph(ctx: GraphContext): Promise<GraphDefinition>
   // Deploys on disjoint hosts run side by side (tasks/host-locks.ts keeps the others apart).
   // The user's job scripts are read into the plan (and the inventory): an edit
   // under `pharos watch` reloads the graph like a config edit.
-  const readFiles = system.clusters.flatMap((c) => [...(c.slurm?.prolog ?? []), ...(c.slurm?.epilog ?? [])].map((s) => s.path));
+  const readFiles = [
+    ...system.clusters.flatMap((c) => [...(c.slurm?.prolog ?? []), ...(c.slurm?.epilog ?? [])].map((s) => s.path)),
+    gpuAssignmentsFile(defaultStateRoot()),
+  ];
   return { targets, aliases, pools: { vm: vmSlots, image: 2, deploy: 3, suite: 1 }, readFiles };
 }

@@ -131,7 +131,8 @@ export interface GraphDefinition {
   /** Pool name -> capacity (how many of its targets may run at once). */
   pools?: Record<string, number>;
   /** Files the graph factory read besides the config (a config's prolog and
-   *  epilog scripts): `pharos watch` reloads the graph when one changes. */
+   *  epilog scripts, the machine's GPU moves): `pharos watch` reloads the graph
+   *  when one changes. */
   readFiles?: string[];
 }
 
