@@ -4,12 +4,13 @@
  * the file): "not created" and exit 0 for a cluster with no state, and the
  * documented exit codes for running (0), stopped (3) and partial (4).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO, cli, tempRoot } from '../engine/helpers.js';
 import { requireTool } from '../ansible/helpers.js';
+import { writeClusterState } from './state-fixture.js';
 
 const root = tempRoot('pharos-status-');
 const stateRoot = join(root, 'state');
@@ -31,19 +32,7 @@ writeFileSync(
 `,
 );
 
-function writeClusterState(cluster: string, vms: string[]): void {
-  const dir = join(stateRoot, 'clusters', cluster);
-  mkdirSync(dir, { recursive: true });
-  const record = (name: string, i: number) => ({
-    name, shortName: name, ip: `192.168.100.${10 + i}`, mac: `52:54:00:00:00:1${i}`, sshHost: '127.0.0.1', sshPort: 2200 + i,
-    disk: join(root, 'data', `${name}.qcow2`), consoleLog: join(root, 'data', `${name}.log`), pci: [],
-  });
-  const state = {
-    version: 1, cluster, uri: `test://${nodeXml}`, networkMode: 'user', network: `${cluster}-net`, pool: `${cluster}-pool`,
-    poolDir: join(root, 'data'), vms: Object.fromEntries(vms.map((n, i) => [n, record(n, i)])), updatedAt: new Date().toISOString(),
-  };
-  writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
-}
+const writeState = (cluster: string, vms: string[]): void => writeClusterState(root, stateRoot, nodeXml, cluster, vms);
 
 async function status(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const c = cli(root, ['cluster', 'status', ...args], env);
@@ -66,9 +55,9 @@ test('a cluster with no state: "not created", exit 0 (named, or from the config)
 
 test('running 0, stopped 3, partial 4, from the real virsh', async () => {
   await requireTool('virsh', 'libvirt-clients');
-  writeClusterState('st-up', ['st-on']);
-  writeClusterState('st-down', ['st-off']);
-  writeClusterState('st-half', ['st-on', 'st-off']);
+  writeState('st-up', ['st-on']);
+  writeState('st-down', ['st-off']);
+  writeState('st-half', ['st-on', 'st-off']);
   let r = await status(['--cluster', 'st-up']);
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /st-on\s+running/);

@@ -5,12 +5,13 @@
  * the whole-system exit code; a cluster never created is skipped; destroy
  * leaves domains that carry no Pharos metadata alone and removes nothing.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO, cli, tempRoot } from '../engine/helpers.js';
 import { requireTool } from '../ansible/helpers.js';
+import { writeClusterState } from './state-fixture.js';
 import { systemState } from '../../../lib/cli/commands/system.js';
 
 const root = tempRoot('pharos-system-');
@@ -29,19 +30,7 @@ writeFileSync(
   `<node>\n${[domain('pharos-controller', false), domain('pharos-compute-01', false), domain('pharos-cloud-control-plane', true)].join('\n')}\n</node>\n`,
 );
 
-function writeClusterState(cluster: string, vms: string[]): void {
-  const dir = join(stateRoot, 'clusters', cluster);
-  mkdirSync(dir, { recursive: true });
-  const record = (name: string, i: number) => ({
-    name, shortName: name, ip: `192.168.100.${10 + i}`, mac: `52:54:00:00:00:1${i}`, sshHost: '127.0.0.1', sshPort: 2200 + i,
-    disk: join(root, 'data', `${name}.qcow2`), consoleLog: join(root, 'data', `${name}.log`), pci: [],
-  });
-  const state = {
-    version: 1, cluster, uri: `test://${nodeXml}`, networkMode: 'user', network: `${cluster}-net`, pool: `${cluster}-pool`,
-    poolDir: join(root, 'data'), vms: Object.fromEntries(vms.map((n, i) => [n, record(n, i)])), updatedAt: new Date().toISOString(),
-  };
-  writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
-}
+const writeState = (cluster: string, vms: string[]): void => writeClusterState(root, stateRoot, nodeXml, cluster, vms);
 
 async function system(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const c = cli(root, ['-c', DUAL, ...args], env);
@@ -72,8 +61,8 @@ test('nothing created: both clusters "not created", HPC first, exit 0', async ()
 
 test('one cluster running, the other stopped: exit 4; each cluster\'s table in order', async () => {
   await requireTool('virsh', 'libvirt-clients');
-  writeClusterState('pharos', ['pharos-controller', 'pharos-compute-01']);
-  writeClusterState('pharos-cloud', ['pharos-cloud-control-plane']);
+  writeState('pharos', ['pharos-controller', 'pharos-compute-01']);
+  writeState('pharos-cloud', ['pharos-cloud-control-plane']);
   const r = await system(['system', 'status']);
   assert.is(r.code, 4, r.err);
   assert.match(r.out, /cluster pharos \(test:\/\/[\s\S]*pharos-controller\s+running[\s\S]*running: 2 of 2[\s\S]*cluster pharos-cloud \(test:[\s\S]*pharos-cloud-control-plane\s+shut off[\s\S]*stopped: 0 of 1[\s\S]*^system: partial$/m);
