@@ -109,7 +109,8 @@ export function register(program: Command): void {
       // The node that gives it up: where it is now, else (a shared, never-moved GPU) the VM running with it.
       const owners = await readGpuOwners(stateRoot);
       const fromName = here.find((p) => p.node && p.node !== target.n.name)?.node ?? owners[addr]?.vm;
-      const from = fromName && fromName !== target.n.name ? findNode(plan.clusters, fromName) : undefined;
+      // A VM the config no longer has (an old owner record) gives nothing up.
+      const from = fromName && fromName !== target.n.name ? plan.clusters.flatMap((c) => c.nodes.map((n) => ({ c, n }))).find((x) => x.n.name === fromName) : undefined;
       const targets = [...new Set([...(from ? [`vm:${from.n.name}`] : []), `vm:${target.n.name}`])];
       const steps = [
         ...(from ? [`${from.n.name}: refuse if it runs a job; ${from.c.kind === 'hpc' ? 'drain it in Slurm' : 'cordon it in Kubernetes'}; stop its VM`] : []),
