@@ -1,7 +1,8 @@
 /**
  * Cluster suite targets: `test:<suite>` runs `tests/suites/<suite>/check-*.sh`
  * inside the cluster's VMs over SSH. A suite is cached on the cluster's state
- * (every deploy's and VM's output) and on its own files, so `pharos build e2e`
+ * (its VMs, and every deploy of its cluster or the roles its `# @deploys`
+ * header names) and on its own files, so `pharos build e2e`
  * re-runs only the suites whose cluster or scripts changed. Each run writes a
  * JSON result and JUnit XML under `.pharos/reports/`.
  */
@@ -49,13 +50,25 @@ export async function testTargets(
   for (const p of preloads) pushDeps[p.name] = p;
   for (const suite of await listSuites(suitesRoot(root))) {
     if (suite.cluster !== plan.kind) continue;
+    // A suite waits for every deploy of its cluster, or for the roles its `# @deploys` names
+    // (the deploys those need come with them: each deploy target waits for its own).
+    let waitFor = deployDeps;
+    if (suite.deploys) {
+      const missing = suite.deploys.filter((r) => !deployDeps[`deploy:${r}`]);
+      if (missing.length) {
+        throw new PharosError(`suite ${suite.name} waits for deploy role(s) ${missing.join(', ')}, which cluster ${plan.name} does not deploy`, {
+          hint: `its "# @deploys" header names roles of ${plan.name}: ${Object.keys(deployDeps).map((d) => d.slice('deploy:'.length)).join(', ') || 'none'}`,
+        });
+      }
+      waitFor = Object.fromEntries(suite.deploys.map((r) => [`deploy:${r}`, deployDeps[`deploy:${r}`]!]));
+    }
     // The HPC container suites wait for the registry pushes; a cloud suite for the preloads.
     const usesImages = suite.cluster === 'cloud' || CONTAINER_SUITES.includes(suite.name);
     out.push(
       target<SuiteOut, Record<string, Target<unknown>>>({
         name: `test:${suite.name}`,
         description: `cluster suite ${suite.name} (${suite.checks.length} checks, over SSH in the VMs)`,
-        deps: { keys: ct.keys, ...vmDeps, ...deployDeps, ...(usesImages ? pushDeps : {}) },
+        deps: { keys: ct.keys, ...vmDeps, ...waitFor, ...(usesImages ? pushDeps : {}) },
         inputs: [...suite.files.map((f) => path.relative(root, path.resolve(root, f))), 'lib/suites/**', 'lib/tools/ssh.ts', 'lib/ssh/**'],
         params: { suite: suite.name, cluster: plan.name },
         pool: 'suite',

@@ -6,6 +6,8 @@
  *   # @description slurmctld answers scontrol ping
  *   # @nodes controller            (controller | compute | all | each-compute)
  *   # @cluster cloud               (hpc | cloud: the kind of cluster it checks; default hpc)
+ *   # @deploys cloud-node          (the deploy roles the suite waits for; default: every
+ *                                    deploy role of its cluster; a suite gets the union)
  *   # @timeout 120                 (seconds; `90s`, `5m` also accepted)
  *   # @file examples/mpi/allreduce.py  (a repository file the check needs;
  *                                     on the node in $PHAROS_CHECK_FILES/)
@@ -34,6 +36,8 @@ export interface CheckDef {
   nodes: NodeSelector;
   /** The kind of cluster it checks (`# @cluster hpc|cloud`; default hpc). */
   cluster: ClusterKind;
+  /** The deploy roles it waits for (`# @deploys ROLE ...`); absent: every deploy role of its cluster. */
+  deploys?: string[];
   timeoutS: number;
   script: string;
   /** Repository files the check needs on its node (`# @file PATH`): the runner
@@ -64,6 +68,8 @@ export interface SuiteDef {
   files: string[];
   /** The kind of cluster its checks run on (every check of a suite says the same). */
   cluster: ClusterKind;
+  /** The deploy roles it waits for (the union of its checks' `@deploys`); absent: every deploy role of its cluster. */
+  deploys?: string[];
 }
 
 export function checkName(file: string): string {
@@ -110,6 +116,10 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
     } else if (key === 'cluster') {
       if (value === 'hpc' || value === 'cloud') def.cluster = value;
       else errors.push({ ...at, field: '@cluster', message: `unknown cluster kind "${value}"`, expected: 'hpc | cloud' });
+    } else if (key === 'deploys') {
+      const roles = value.split(/[\s,]+/).filter(Boolean);
+      if (roles.length && roles.every((r) => /^[a-z0-9][a-z0-9-]*$/.test(r))) def.deploys = [...new Set([...(def.deploys ?? []), ...roles])];
+      else errors.push({ ...at, field: '@deploys', message: `bad deploy role list "${value}"`, expected: 'role names (e.g. cloud-node), separated by spaces or commas' });
     } else if (key === 'timeout') {
       const t = parseTimeout(value);
       if (t === undefined || t <= 0) errors.push({ ...at, field: '@timeout', message: `bad timeout "${value}"`, expected: 'seconds, e.g. 120, 90s or 5m' });
@@ -119,7 +129,7 @@ export function parseCheck(file: string, fileName: string, script: string): Chec
       if (!COMPANION_RE.test(value)) errors.push({ ...at, field: '@file', message: `bad companion file "${value}"`, expected: 'a path inside the repository, relative to its root (letters, digits, . _ - /; no .. parts)' });
       else if (def.companions.some((c) => c.name === name)) errors.push({ ...at, field: '@file', message: `a second companion file named "${name}"`, expected: 'companion files with distinct base names' });
       else def.companions.push({ path: value, file: value, name });
-    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @cluster, @timeout, @file' });
+    } else errors.push({ ...at, field: `@${key}`, message: `unknown header key @${key}`, expected: '@description, @nodes, @cluster, @deploys, @timeout, @file' });
   }
   if (!sawNodes && errors.length === 0) {
     errors.push({ file, line: 1, field: '@nodes', message: 'missing "# @nodes <selector>" header', expected: NODE_SELECTORS.join(' | ') });
@@ -190,7 +200,8 @@ export async function loadSuite(root: string, name: string): Promise<SuiteDef> {
   } catch {
     /* no shared helpers */
   }
-  return { name, dir, checks, prelude, files: inputs, cluster: kinds[0] ?? 'hpc' };
+  const named = checks.flatMap((c) => c.deploys ?? []);
+  return { name, dir, checks, prelude, files: inputs, cluster: kinds[0] ?? 'hpc', ...(named.length ? { deploys: [...new Set(named)] } : {}) };
 }
 
 /** Names of the suites under `root` (directories holding at least one check), sorted. */

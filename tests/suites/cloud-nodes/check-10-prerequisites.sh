@@ -2,6 +2,7 @@
 # @description Kubernetes' node prerequisites hold: overlay and br_netfilter loaded, bridge and forwarding sysctls 1, no swap, cgroup v2, containerd running runc on systemd cgroups
 # @nodes all
 # @cluster cloud
+# @deploys cloud-node
 # @timeout 60
 set -euo pipefail
 

@@ -2,6 +2,7 @@
 # @description every node's name resolves to its cluster IP and its sshd answers by that name over the cluster network; chrony follows the control plane
 # @nodes all
 # @cluster cloud
+# @deploys cloud-node
 # @timeout 120
 set -euo pipefail
 

@@ -2,6 +2,7 @@
 # @description containerd (the kubelet's k8s.io namespace) holds the image Pharos built offline, at its digest, and runs it (ctr: crictl is not in Debian)
 # @nodes all
 # @cluster cloud
+# @deploys cloud-node
 # @timeout 180
 set -euo pipefail
 

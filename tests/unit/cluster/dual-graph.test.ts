@@ -35,6 +35,9 @@ test('the cloud cluster: images, VMs, deploys, preload, cloud suites', async () 
   assert.ok(deps.get('vm:pharos-cloud-control-plane')?.includes('image:cloud-base'));
   assert.ok(deps.get('test:cloud-nodes')?.includes('preload:pharos-cloud:minimal'), 'the cloud suite waits for the preload');
   assert.ok(deps.get('test:kubernetes')?.includes('deploy:kubernetes'));
+  // `# @deploys cloud-node`: the node suite does not wait for Kubernetes, which is unavailable where its repository is unreachable.
+  assert.ok(deps.get('test:cloud-nodes')?.includes('deploy:cloud-node'));
+  assert.not.ok(deps.get('test:cloud-nodes')?.includes('deploy:kubernetes'), 'test:cloud-nodes does not wait for deploy:kubernetes');
   assert.not.ok(deps.get('test:slurm-controller')?.some((d) => d.includes('cloud')), 'HPC suites do not wait on the cloud cluster');
   assert.ok(aliases.get('cluster')?.includes('deploy:kubernetes'), '`cluster` builds both stacks');
   assert.ok(aliases.get('e2e')?.includes('test:cloud-nodes'));

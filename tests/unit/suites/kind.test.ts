@@ -40,6 +40,24 @@ test('a suite mixing kinds is refused, naming the odd check', async () => {
   }
 });
 
+test('# @deploys: the deploy roles a suite waits for, the union over its checks; a bad list is an error naming the line', async () => {
+  assert.is(parseCheck('/s/check-10-a.sh', 'check-10-a.sh', '# @nodes all\ntrue\n').deploys, undefined);
+  assert.equal(parseCheck('/s/check-10-a.sh', 'check-10-a.sh', '# @nodes all\n# @deploys cloud-node, base\ntrue\n').deploys, ['cloud-node', 'base']);
+  try {
+    parseCheck('/s/check-10-a.sh', 'check-10-a.sh', '# @nodes all\n# @deploys ../x\ntrue\n');
+    assert.unreachable('a bad role list must throw');
+  } catch (e) {
+    const p = (e as PharosError).problems?.[0];
+    assert.equal([p?.line, p?.field], [2, '@deploys']);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'pharos-deploys-'));
+  mkdirSync(join(root, 's'));
+  writeFileSync(join(root, 's', 'check-10-a.sh'), '# @nodes all\n# @deploys cloud-node\ntrue\n');
+  writeFileSync(join(root, 's', 'check-20-b.sh'), '# @nodes all\n# @deploys users cloud-node\ntrue\n');
+  writeFileSync(join(root, 's', 'check-30-c.sh'), '# @nodes all\ntrue\n');
+  assert.equal((await listSuites(root))[0]?.deploys, ['cloud-node', 'users']);
+});
+
 test("this repository's suites: the cloud ones say so, the rest are HPC", async () => {
   const suites = await listSuites(suitesRoot(REPO_ROOT));
   const cloud = suites.filter((s) => s.cluster === 'cloud').map((s) => s.name);
