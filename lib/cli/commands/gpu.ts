@@ -29,8 +29,12 @@ interface MoveOpts {
 const ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 
 /** A node by VM name or short name, in any cluster of the plan. */
+function nodesOf(clusters: readonly ClusterPlan[]): { c: ClusterPlan; n: NodePlan }[] {
+  return clusters.flatMap((c) => c.nodes.map((n) => ({ c, n })));
+}
+
 export function findNode(clusters: readonly ClusterPlan[], want: string): { c: ClusterPlan; n: NodePlan } {
-  const all = clusters.flatMap((c) => c.nodes.map((n) => ({ c, n })));
+  const all = nodesOf(clusters);
   const exact = all.find((x) => x.n.name === want);
   if (exact) return exact;
   const short = all.filter((x) => x.n.shortName === want);
@@ -110,7 +114,7 @@ export function register(program: Command): void {
       const owners = await readGpuOwners(stateRoot);
       const fromName = here.find((p) => p.node && p.node !== target.n.name)?.node ?? owners[addr]?.vm;
       // A VM the config no longer has (an old owner record) gives nothing up.
-      const from = fromName && fromName !== target.n.name ? plan.clusters.flatMap((c) => c.nodes.map((n) => ({ c, n }))).find((x) => x.n.name === fromName) : undefined;
+      const from = fromName && fromName !== target.n.name ? nodesOf(plan.clusters).find((x) => x.n.name === fromName) : undefined;
       const targets = [...new Set([...(from ? [`vm:${from.n.name}`] : []), `vm:${target.n.name}`])];
       const steps = [
         ...(from ? [`${from.n.name}: refuse if it runs a job; ${from.c.kind === 'hpc' ? 'drain it in Slurm' : 'cordon it in Kubernetes'}; stop its VM`] : []),
