@@ -129,7 +129,9 @@ export interface StopResult {
   ms: number;
 }
 
-/** Graceful ACPI shutdown, polled; forced power-off after `timeoutMs`. */
+const RESEND_MS = 15_000;
+
+/** Graceful ACPI shutdown (pressed again every 15 s), polled; forced power-off after `timeoutMs`. */
 export async function stopDomain(uri: string, name: string, opts: { timeoutMs?: number } = {}): Promise<StopResult> {
   const t0 = Date.now();
   const timeoutMs = opts.timeoutMs ?? 90_000;
@@ -142,10 +144,18 @@ export async function stopDomain(uri: string, name: string, opts: { timeoutMs?: 
     if ((await virsh.domain.state(uri, name)) === 'shut off') return { action: 'shutdown', ms: Date.now() - t0 };
     throw e;
   }
+  // A guest still booting (no ACPI listener yet) drops the press: press again
+  // every RESEND_MS while waiting, as a person at the power button would.
+  let pressedAt = Date.now();
   const down = await pollWithBackoff(
     async () => {
       const s = await virsh.domain.state(uri, name);
-      return s === undefined || s === 'shut off' ? true : undefined;
+      if (s === undefined || s === 'shut off') return true;
+      if (Date.now() - pressedAt >= RESEND_MS) {
+        pressedAt = Date.now();
+        await virsh.domain.shutdown(uri, name).catch(() => undefined);
+      }
+      return undefined;
     },
     { timeoutMs: Math.max(0, timeoutMs - (Date.now() - t0)), firstDelayMs: 100, maxDelayMs: 1000 },
   );

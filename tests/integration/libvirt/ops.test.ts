@@ -110,6 +110,20 @@ test('nat network: fixed DHCP hosts; unchanged on re-run; redefined when an IP c
   assert.equal(await leftovers(plan.network.libvirtName), []);
 });
 
+test('stop presses the power button again when the guest was not listening yet', async () => {
+  const plan = tinyPlan(sb, { nodes: 1 });
+  const env = envFor(sb, plan);
+  await startCluster(plan, imagesFor(sb, plan, 'pharos.acpilate'), env, { sshTimeoutMs: 120_000, hostKeyTimeoutMs: 60_000 });
+  const vm = plan.nodes[0]!;
+  await waitForText(`${env.paths.consoleDir}/${vm.name}.log`, 'PHAROS-GUEST-READY', 60_000);
+  // the first press comes before the guest listens (10 s after ready); the next one, 15 s on, is heard
+  const r = await stopDomain(URI, vm.name, { timeoutMs: 60_000 });
+  assert.is(r.action, 'shutdown');
+  await waitForText(`${env.paths.consoleDir}/${vm.name}.log`, 'PHAROS-POWEROFF', 10_000);
+  await destroyCluster(plan.name, env);
+  assert.equal(await leftovers(plan.name), []);
+});
+
 test('stop forces power-off when the guest ignores ACPI; destroy finds its own leftovers by prefix and metadata, spares the rest', async () => {
   const plan = tinyPlan(sb, { nodes: 1 });
   const env = envFor(sb, plan);
