@@ -28,11 +28,12 @@ interface MoveOpts {
 
 const ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 
-/** A node by VM name or short name, in any cluster of the plan. */
+/** Every node of the plan, with its cluster. */
 function nodesOf(clusters: readonly ClusterPlan[]): { c: ClusterPlan; n: NodePlan }[] {
   return clusters.flatMap((c) => c.nodes.map((n) => ({ c, n })));
 }
 
+/** A node by VM name or short name, in any cluster of the plan. */
 export function findNode(clusters: readonly ClusterPlan[], want: string): { c: ClusterPlan; n: NodePlan } {
   const all = nodesOf(clusters);
   const exact = all.find((x) => x.n.name === want);
