@@ -156,10 +156,16 @@ build {
   sources = ["source.qemu.image"]
 
   # Boot finished (or degraded, which still provisions) and fresh package lists.
+  # For the build only (undone in the cleanup below): dpkg skips its fsync per
+  # unpacked file, and man-db's index trigger (mandb over every manual page,
+  # after each apt run) is off; the daily man-db timer builds the index in a VM.
   provisioner "shell" {
     inline = [
       "systemctl is-system-running --wait || true",
       "echo PHAROS-PHASE provisioning",
+      "echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/pharos-image-build",
+      "echo 'man-db man-db/auto-update boolean false' | debconf-set-selections",
+      "rm -f /var/lib/man-db/auto-update",
       "DEBIAN_FRONTEND=noninteractive apt-get update -q",
     ]
   }
@@ -204,6 +210,9 @@ build {
   provisioner "shell" {
     inline = [
       "echo PHAROS-PHASE cleanup",
+      "rm -f /etc/dpkg/dpkg.cfg.d/pharos-image-build",
+      "echo 'man-db man-db/auto-update boolean true' | debconf-set-selections",
+      "if [ -d /var/lib/man-db ]; then touch /var/lib/man-db/auto-update; fi",
       "apt-get clean",
       "rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /run/pharos-boot",
       "find /var/log -type f -exec truncate -s 0 {} +",

@@ -124,6 +124,35 @@ test('deploy playbooks run the configure phase, image playbooks the install phas
   for (const p of ['image-hpc-controller.yml', 'image-hpc-compute.yml']) assert.ok(phaseOf(p).every((x) => x === 'install'), `${p} must set pharos_phase: install in every play`);
 });
 
+test('image playbooks install every role\'s mirror packages up front, each with its recommends setting', () => {
+  // A role's own mirror apt installs `<list> | difference(pharos_preinstalled)`:
+  // a list left out of the playbook's up-front runs is still installed, but by
+  // an apt run of its own (the cost the up-front runs are there to avoid).
+  const depsOf = (r: string): string[] => {
+    const meta = parse(readFileSync(join(ROLES, r, 'meta', 'main.yml'), 'utf8')) as { dependencies?: Array<{ role: string }> };
+    return (meta.dependencies ?? []).flatMap((d) => [...depsOf(d.role), d.role]);
+  };
+  const GUARDED = /^\{\{ (\w+) \| difference\(pharos_preinstalled \| default\(\[\]\)\) \}\}$/;
+  for (const p of playbooks.filter((f) => f.startsWith('image-'))) {
+    const [play] = parse(readFileSync(join(PLAYBOOKS, p), 'utf8')) as Array<{ vars: Record<string, string>; roles: Array<{ role: string }> }>;
+    const full = String(play!.vars.pharos_image_packages ?? '');
+    const lean = String(play!.vars.pharos_image_packages_lean ?? '');
+    let guarded = 0;
+    for (const r of [...new Set(play!.roles.flatMap((x) => [...depsOf(x.role), x.role]))]) {
+      for (const t of tasksOf(join(ROLES, r, 'tasks', 'install.yml'))) {
+        const apt = t['ansible.builtin.apt'] as Record<string, unknown> | undefined;
+        const list = GUARDED.exec(String(apt?.name ?? ''))?.[1];
+        if (!list) continue;
+        guarded++;
+        const want = apt!.install_recommends === false ? lean : full;
+        assert.ok(new RegExp(`\\b${list}\\b`).test(want), `${p}: role ${r} installs ${list}${apt!.install_recommends === false ? ' without recommends' : ''}; add it to ${apt!.install_recommends === false ? 'pharos_image_packages_lean' : 'pharos_image_packages'}`);
+        assert.is(String(t.when), `${list} | difference(pharos_preinstalled | default([])) | length > 0`, `${p}: role ${r}'s apt of ${list} must skip when nothing is left`);
+      }
+    }
+    assert.ok(guarded >= 2, `${p}: expected the roles' mirror apt tasks, found ${guarded}`);
+  }
+});
+
 test('the munge key is never logged and never baked into an image', () => {
   const tasks = tasksOf(join(ROLES, 'munge', 'tasks', 'configure.yml'));
   for (const t of tasks) {
