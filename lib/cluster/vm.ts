@@ -173,6 +173,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       await claimGpus(node.name, plan.name, env.uri, pci, env.stateRoot);
     }
     const uuid = d.action !== 'created' && p.uuid ? p.uuid : await virsh.domain.uuid(env.uri, node.name);
+    const mdevs = mdevInstances(node).map((m) => m.uuid);
     const rec: VmRecord = {
       name: node.name,
       shortName: node.shortName,
@@ -185,7 +186,7 @@ export async function convergeVm(plan: ClusterPlan, node: NodePlan, image: NodeI
       disk: disk.path,
       consoleLog: spec.consoleLog,
       pci: node.pcie.map((x) => x.address),
-      ...(mdevInstances(node).length ? { mdevs: mdevInstances(node).map((m) => m.uuid) } : {}),
+      ...(mdevs.length ? { mdevs } : {}),
       specHash: d.specHash,
       createdAt: undefined,
     };
