@@ -13,8 +13,8 @@
 import { target, type Target } from '../lib/index.js';
 import { recordPreload, type PreloadOut } from '../lib/suites/preloads.js';
 import { PharosError } from '../lib/errors.js';
-import { connect, run, type SshConnection } from '../lib/tools/ssh.js';
-import { waitForSsh } from '../lib/ssh/banner.js';
+import { run, type SshConnection } from '../lib/tools/ssh.js';
+import { withRootSession } from '../lib/ssh/session.js';
 import { shellQuote } from '../lib/util/shell.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployOut } from './deploy.js';
@@ -39,9 +39,7 @@ async function heldDigest(conn: SshConnection, ref: string): Promise<string | un
 }
 
 async function importOn(v: VmOut, keys: KeysOut, img: ContainerImageOut, ref: string, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
-  await waitForSsh({ host: v.sshHost, port: v.sshPort, timeoutMs: 60_000, signal });
-  const conn = await connect({ host: v.sshHost, port: v.sshPort, username: 'root', privateKeyPath: keys.privateKey, knownHostsPath: keys.knownHosts, hostAlias: v.name, readyTimeoutMs: 30_000 });
-  try {
+  await withRootSession(v, keys, async (conn) => {
     if ((await heldDigest(conn, ref)) === img.manifestDigest) {
       log(`${v.shortName}: containerd already holds ${ref} (${img.manifestDigest})`);
       return;
@@ -60,9 +58,7 @@ async function importOn(v: VmOut, keys: KeysOut, img: ContainerImageOut, ref: st
       throw new PharosError(`after the import, containerd on ${v.shortName} has ${ref} at ${got ?? 'no digest'}, not ${img.manifestDigest}`, { hint: 'the archive and the cache record disagree: pharos build image:container:' + img.name });
     }
     log(`${v.shortName}: imported ${ref} (${img.manifestDigest})`);
-  } finally {
-    conn.close();
-  }
+  }, { signal });
 }
 
 /** One target per image the cloud cluster preloads (`kubernetes_config.preload_images`). */

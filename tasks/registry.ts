@@ -9,10 +9,9 @@
  */
 import { target, type Target } from '../lib/index.js';
 import { PharosError } from '../lib/errors.js';
-import { connect } from '../lib/tools/ssh.js';
+import { withRootSession } from '../lib/ssh/session.js';
 import { exec } from '../lib/tools/exec.js';
 import { openTunnel } from '../lib/ssh/tunnel.js';
-import { waitForSsh } from '../lib/ssh/banner.js';
 import type { ClusterTargets, KeysOut, VmOut } from './vms.js';
 import type { DeployOut } from './deploy.js';
 import type { ContainerImageOut } from './containers.js';
@@ -82,9 +81,7 @@ export function pushTargets(
           const { image: img, vm: v, keys } = ctx.deps;
           const repo = `pharos/${name}`;
           ctx.phase('tunnel');
-          await waitForSsh({ host: v.sshHost, port: v.sshPort, timeoutMs: 60_000, signal: ctx.signal });
-          const conn = await connect({ host: v.sshHost, port: v.sshPort, username: 'root', privateKeyPath: keys.privateKey, knownHostsPath: keys.knownHosts, hostAlias: v.name, readyTimeoutMs: 30_000 });
-          try {
+          await withRootSession(v, keys, async (conn) => {
             const tunnel = await openTunnel(conn, { host: controller.ip, port: registry.port });
             try {
               const base = `http://${tunnel.local}`;
@@ -108,9 +105,7 @@ export function pushTargets(
             } finally {
               await tunnel.close();
             }
-          } finally {
-            conn.close();
-          }
+          }, { signal: ctx.signal });
           const pushed: PushOut = { image: name, ref: `${address}/${repo}@${img.manifestDigest}`, tagRef: `${address}/${repo}:latest`, digest: img.manifestDigest };
           // For the suites run outside the graph (pharos test run-test, e2e re-runs).
           await recordPush(ctx.stateDir, plan.name, pushed);

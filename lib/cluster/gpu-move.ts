@@ -9,7 +9,8 @@
  */
 import { PharosError } from '../errors.js';
 import type { ClusterPlan, NodePlan } from '../model.js';
-import { connect, run, waitForSsh } from '../tools/ssh.js';
+import { run } from '../tools/ssh.js';
+import { withRootSession } from '../ssh/session.js';
 import { shellQuote } from '../util/shell.js';
 import * as virsh from '../tools/virsh.js';
 import type { ClusterEnv } from './env.js';
@@ -30,15 +31,11 @@ async function onNode(cluster: ClusterPlan, env: MoveEnv, vm: string, argv: stri
   const state = await readState(env.paths.stateFile);
   const rec = state?.vms[vm];
   if (!rec) throw new PharosError(`cluster ${cluster.name} has no VM ${vm} in its state`, { hint: 'pharos system status' });
-  await waitForSsh({ host: rec.sshHost, port: rec.sshPort, timeoutMs: 30_000 });
-  const conn = await connect({ host: rec.sshHost, port: rec.sshPort, username: 'root', privateKeyPath: env.paths.privateKey, knownHostsPath: env.paths.knownHosts, hostAlias: vm, readyTimeoutMs: 30_000 });
-  try {
+  return withRootSession(rec, env.paths, async (conn) => {
     const r = await run(conn, shellQuote(argv), { timeoutMs: 60_000, what });
     if (!okCodes.includes(r.code)) throw new PharosError(`${what} on ${vm} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`, { hint: `pharos ssh ${rec.shortName}` });
     return { code: r.code, stdout: r.stdout };
-  } finally {
-    conn.close();
-  }
+  }, { bannerTimeoutMs: 30_000 });
 }
 
 /** Job ids in `squeue -h -o %A` output. */
