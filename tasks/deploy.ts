@@ -9,7 +9,7 @@
 import { target, type Target } from '../lib/index.js';
 import { UnavailableError } from '../lib/errors.js';
 import { buildInventory, inventoryDir, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
-import type { PlaybookResult } from '../lib/tools/ansible.js';
+import { PlaybookFailedError, type PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
 import { groupTable } from '../lib/inventory/groups.js';
 import { HostLocks } from './host-locks.js';
@@ -43,12 +43,12 @@ export interface DeployTargets {
  *  `pharos-unavailable <what>: <sentence>` (see ansible/roles/kubernetes). */
 export const UNAVAILABLE_MARK = 'pharos-unavailable';
 
-/** The first marked message in a playbook's output, if any. */
-export function unavailableIn(lines: readonly string[]): { what: string; message: string } | undefined {
-  const re = new RegExp(`${UNAVAILABLE_MARK} (\\S+?): ((?:[^"\\\\]|\\\\.)*)`);
-  for (const l of lines) {
-    const m = re.exec(l);
-    if (m?.[1] && m[2]) return { what: m[1], message: m[2].replace(/\\(.)/g, '$1') };
+/** The first marked message among what a playbook's failed tasks said, if any. */
+export function unavailableIn(messages: readonly string[]): { what: string; message: string } | undefined {
+  const re = new RegExp(`${UNAVAILABLE_MARK} (\\S+?): ([\\s\\S]+)`);
+  for (const msg of messages) {
+    const m = re.exec(msg);
+    if (m?.[1] && m[2]) return { what: m[1], message: m[2].trim() };
   }
   return undefined;
 }
@@ -100,22 +100,17 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         if (busy.length > 0) ctx.phase(`waiting for ${busy.join(', ')}`);
         const release = await locks.acquire(`deploy:${r.role}`, hosts, ctx.signal);
         let res: PlaybookResult;
-        const recent: string[] = [];
         try {
           ctx.phase('ansible-playbook');
           res = await runDeployRole(r, {
             inventoryPath: inv.yaml,
             signal: ctx.signal,
-            onLine: (l) => {
-              ctx.log(l);
-              recent.push(l);
-              if (recent.length > 200) recent.shift();
-            },
+            onLine: (l) => ctx.log(l),
             onTask: (t) => ctx.phase(t.name),
           });
         } catch (e) {
           // A role that found a vendor resource unreachable says so with a marked message.
-          const u = ctx.signal?.aborted ? undefined : unavailableIn(recent);
+          const u = ctx.signal?.aborted || !(e instanceof PlaybookFailedError) ? undefined : unavailableIn(e.failures.map((f) => f.msg));
           if (u) throw new UnavailableError(u.what, `deploy:${r.role}: ${u.message}`, { hint: 'this target needs the network outside this machine; what depends on it is skipped' });
           throw e;
         } finally {

@@ -83,7 +83,7 @@ class CallbackModule(CallbackBase):
 
     def _result(self, result, status, ignored=False):
         host = result._host.get_name()
-        self._emit({
+        event = {
             'e': 'result',
             'id': result._task._uuid,
             'host': host,
@@ -91,7 +91,12 @@ class CallbackModule(CallbackBase):
             'ignored': ignored,
             'items': self._items.pop(host, 0),
             'ms': self._ms(),
-        })
+        }
+        # What a failure said, as data (a role's marked message travels here,
+        # not through the text a person reads).
+        if status in ('failed', 'unreachable') and not ignored:
+            event['msg'] = str(result._result.get('msg', ''))[:4000]
+        self._emit(event)
 
     def _item(self, result):
         host = result._host.get_name()

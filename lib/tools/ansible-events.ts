@@ -46,7 +46,7 @@ export function eventsEnv(ansibleDir: string, base: NodeJS.ProcessEnv): NodeJS.P
 
 type Event =
   | { e: 'task'; id: string; name: string; action: string; handler: boolean }
-  | { e: 'result'; id: string; host: string; status: ResultStatus; ignored: boolean; items: number; ms: number }
+  | { e: 'result'; id: string; host: string; status: ResultStatus; ignored: boolean; items: number; ms: number; msg?: unknown }
   | { e: 'task_end'; id: string; ms: number }
   | { e: 'stats'; hosts: Record<string, HostRecap> };
 
@@ -78,9 +78,19 @@ function recapOf(v: unknown): HostRecap {
   return r;
 }
 
+/** A host's failure that stopped it (not an ignored one): the task and what it said. */
+export interface TaskFailure {
+  task: string;
+  host: string;
+  status: 'failed' | 'unreachable';
+  msg: string;
+}
+
 /** Collects one run's events; feed it every line of descriptor 3. */
 export class PlaybookEvents {
   readonly tasks: TaskTiming[] = [];
+  /** Failures that stopped a host, in the order they came. */
+  readonly failures: TaskFailure[] = [];
   /** Per-host counts from the run's final stats (empty when it never got there). */
   recap: Record<string, HostRecap> = {};
   /** Whether the final stats arrived (a run that got to its end). */
@@ -120,6 +130,9 @@ export class PlaybookEvents {
         t.hosts[ev.host] = ev.status === 'failed' && ev.ignored === true ? 'ignored' : ev.status;
         t.items += typeof ev.items === 'number' ? ev.items : 0;
         t.ms = Math.max(t.ms, typeof ev.ms === 'number' ? ev.ms : 0);
+        if ((ev.status === 'failed' || ev.status === 'unreachable') && ev.ignored !== true) {
+          this.failures.push({ task: t.name, host: ev.host, status: ev.status, msg: typeof ev.msg === 'string' ? ev.msg : '' });
+        }
         break;
       }
       case 'task_end': {

@@ -8,11 +8,11 @@
  */
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PharosError } from '../errors.js';
+import { PharosError, type ErrorDetail } from '../errors.js';
 import { exec } from './exec.js';
 import { shellQuote } from '../util/shell.js';
 import { lastLines } from '../util/lines.js';
-import { eventsEnv, PlaybookEvents, type HostRecap, type TaskTiming } from './ansible-events.js';
+import { eventsEnv, PlaybookEvents, type HostRecap, type TaskFailure, type TaskTiming } from './ansible-events.js';
 
 /** `ansible/` in this checkout. */
 export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ansible');
@@ -24,7 +24,7 @@ export const IMAGE_PLAYBOOKS = {
   'hpc-compute': join(ANSIBLE_DIR, 'playbooks', 'image-hpc-compute.yml'),
 } as const;
 
-export type { HostRecap, TaskTiming } from './ansible-events.js';
+export type { HostRecap, TaskFailure, TaskTiming } from './ansible-events.js';
 
 export interface PlaybookResult {
   /** Sums over every host. */
@@ -140,16 +140,31 @@ export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookRes
       .filter(([, h]) => h.failed > 0 || h.unreachable > 0)
       .map(([host, h]) => `${host} (${h.failed > 0 ? `${h.failed} failed` : ''}${h.failed > 0 && h.unreachable > 0 ? ', ' : ''}${h.unreachable > 0 ? 'unreachable' : ''})`);
     const tail = lastLines(r.stdout + r.stderr, 25);
-    throw new PharosError(
+    // What each failed task said on each host comes from the events; the
+    // output's tail stays for context (a module's stderr is only there).
+    const said = events.failures.slice(0, 6).map((f) => ({ message: `${f.host}: ${f.task}: ${f.msg.trim() || f.status}` }));
+    throw new PlaybookFailedError(
       bad.length > 0
         ? `ansible-playbook ${opts.playbook} failed on ${bad.join(', ')}`
         : `ansible-playbook ${opts.playbook} exited with status ${r.code}\n${tail}`,
+      events.failures,
       {
         hint: `re-run with: ${command}`,
-        problems: bad.length > 0 ? [{ message: tail }] : [],
-        exitCode: 1,
+        problems: bad.length > 0 ? [...said, { message: tail }] : said,
       },
     );
   }
   return result;
+}
+
+/** A playbook run that failed; `failures` are its hosts' failed tasks and what they said. */
+export class PlaybookFailedError extends PharosError {
+  constructor(
+    message: string,
+    readonly failures: readonly TaskFailure[],
+    opts: { problems: ErrorDetail[]; hint: string },
+  ) {
+    super(message, { ...opts, exitCode: 1 });
+    this.name = 'PlaybookFailedError';
+  }
 }

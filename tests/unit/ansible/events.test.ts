@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runPlaybook, type HostRecap } from '../../../lib/tools/ansible.js';
+import { PlaybookFailedError, runPlaybook, type HostRecap } from '../../../lib/tools/ansible.js';
 import { PlaybookEvents, profileLines } from '../../../lib/tools/ansible-events.js';
 import { PharosError } from '../../../lib/errors.js';
 import { requireTool } from './helpers.js';
@@ -41,6 +41,10 @@ const PLAYBOOK = `---
     - name: Fail on b only
       ansible.builtin.command: "{{ 'false' if inventory_hostname == 'b' and (fail_b | default(false) | bool) else 'true' }}"
       changed_when: false
+    - name: Say why a, with a quote and a line break
+      ansible.builtin.fail:
+        msg: "pharos-unavailable https://example.invalid/repo: \\"x\\" is not there\\nsecond line"
+      when: inventory_hostname == 'a' and (fail_a | default(false) | bool)
   handlers:
     - name: Say it changed
       ansible.builtin.debug:
@@ -87,8 +91,8 @@ test('a real run: counts equal the PLAY RECAP, tasks are heard in order with tim
     assert.equal(Object.keys(r.recap).sort(), ['a', 'b']);
     assert.is(r.changed, 2, 'the copy changed on both hosts');
     assert.is(r.recap.a?.ignored, 1);
-    assert.is(r.recap.a?.skipped, 1);
-    const names = ['Write a file', 'Run a loop', 'Skip on every host', 'Fail and go on', 'Fail on b only', 'Say it changed'];
+    assert.is(r.recap.a?.skipped, 2);
+    const names = ['Write a file', 'Run a loop', 'Skip on every host', 'Fail and go on', 'Fail on b only', 'Say why a, with a quote and a line break', 'Say it changed'];
     assert.equal(first.heard, names, 'every task, the handler last, heard as it started');
     assert.equal(r.tasks.map((t) => t.name), names);
     const by = new Map(r.tasks.map((t) => [t.name, t]));
@@ -102,7 +106,7 @@ test('a real run: counts equal the PLAY RECAP, tasks are heard in order with tim
     assert.ok(first.lines.some((l) => l.startsWith('TASK [Write a file]')), 'the normal output still streams');
     assert.not.ok(first.lines.some((l) => l.includes('"e":')), 'no event line reaches the log');
     const profile = profileLines(r.tasks, r.durationMs);
-    assert.match(profile[0] ?? '', /^profile: 6 tasks, about \d+ module runs on the hosts/);
+    assert.match(profile[0] ?? '', /^profile: 7 tasks, about \d+ module runs on the hosts/);
     assert.ok(profile.some((l) => /Run a loop \(2 ok, 6 items\)/.test(l)), profile.join('\n'));
 
     const again = await run(dir);
@@ -127,7 +131,17 @@ test('a real failing run: one PharosError naming the failed host, counts still r
       assert.instance(e, PharosError);
       assert.match((e as PharosError).message, 'failed on b (1 failed)');
       assert.not.match((e as PharosError).message, /\ba \(/);
+      // the ignored failure on both hosts is not one; b's stop is, with what it said
+      assert.instance(e, PlaybookFailedError);
+      assert.equal((e as PlaybookFailedError).failures.map((f) => [f.host, f.task, f.status]), [['b', 'Fail on b only', 'failed']]);
+      assert.match((e as PlaybookFailedError).failures[0]!.msg, 'non-zero return code');
+      assert.match((e as PharosError).problems[0]!.message, 'b: Fail on b only: non-zero return code');
     }
+    // a fail message reaches the caller as the role wrote it: quotes and line breaks intact
+    const { p: q } = await run(dir, { fail_a: true });
+    const err = await q.then(() => undefined, (x: unknown) => x);
+    assert.instance(err, PlaybookFailedError);
+    assert.equal((err as PlaybookFailedError).failures.map((f) => [f.host, f.msg]), [['a', 'pharos-unavailable https://example.invalid/repo: "x" is not there\nsecond line']]);
     const soft = await runPlaybook({
       playbook: join(dir, 'probe.yml'),
       inventoryPath: 'a,b,',
