@@ -11,6 +11,8 @@
  * 4. the same role re-run with nothing to change: deploy-role.yml for
  *    slurm-compute on its hosts, straight through runDeployRole (median of
  *    BENCH_REPEAT, default 1: minutes each under TCG), with its task profile;
+ *    then its peer, the same run through Mitogen (ANSIBLE_STRATEGY=mitogen_linear)
+ *    where Debian's ansible-mitogen is installed;
  * 5. a template edit in slurm-compute (one comment line appended to
  *    templates/pharos-gpu.tmpfiles.j2) → `pharos build deploy:slurm-compute
  *    test:slurm-compute test:gres` (the role and its suites), preceded by
@@ -36,6 +38,7 @@ const PHAROS = join(REPO, 'bin', 'pharos.js');
 const TEMPLATE = join(REPO, 'ansible', 'roles', 'slurm-compute', 'templates', 'pharos-gpu.tmpfiles.j2');
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1) || 1);
 const EDIT_TARGETS = ['deploy:slurm-compute', 'test:slurm-compute', 'test:gres'];
+const MITOGEN_STRATEGY = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy/mitogen_linear.py';
 
 interface Row {
   step: string;
@@ -175,6 +178,22 @@ async function main(): Promise<void> {
   }
   rows.push({ step: 'slurm-compute re-run with nothing to change (ansible-playbook)', seconds: same, load: load(), note: `changed=${changed}; ${profile[0] ?? ''}` });
   for (const l of profile) log(l);
+  // 4b. Its peer: the same run through Mitogen (one resident interpreter per
+  // host instead of one per module), when ansible-mitogen is installed.
+  if (existsSync(MITOGEN_STRATEGY)) {
+    const mito: number[] = [];
+    let mchanged = 0;
+    for (let i = 0; i < REPEAT; i++) {
+      log('the same run with ANSIBLE_STRATEGY=mitogen_linear');
+      const r = await runDeployRole(role, { inventoryPath: inventoryPath(), timeoutMs: 30 * 60_000, env: { ...process.env, ANSIBLE_STRATEGY: 'mitogen_linear' } });
+      mito.push(r.durationMs / 1000);
+      mchanged += r.changed;
+      if (i === 0) for (const l of profileLines(r.tasks, r.durationMs)) log(`mitogen ${l}`);
+    }
+    rows.push({ step: 'the same re-run through Mitogen (mitogen_linear)', seconds: mito, load: load(), note: `changed=${mchanged}; ${(median(same) / median(mito)).toFixed(1)}x the default strategy's speed` });
+  } else {
+    rows.push({ step: 'the same re-run through Mitogen', seconds: [], load: load(), note: `not measured: ${MITOGEN_STRATEGY} is missing (apt-get install ansible-mitogen)` });
+  }
 
   // 5. Template edit → deploy + suites; then the edit undone.
   const original = readFileSync(TEMPLATE, 'utf8');
