@@ -34,18 +34,18 @@ for (const [name, make] of Object.entries(cases)) {
 
 /** ansible-inventory's JSON with `{"__ansible_unsafe": s}` (how it lists an
  *  !unsafe string) turned back into `s`; `bare` collects the variable strings
- *  that were not marked. */
-function unwrapUnsafe(v: unknown, bare: string[], inVars = false): unknown {
+ *  that were not marked, as `name=value`. */
+function unwrapUnsafe(v: unknown, bare: string[], inVars = false, name = ''): unknown {
   if (typeof v === 'string') {
-    if (inVars) bare.push(v);
+    if (inVars) bare.push(`${name}=${v}`);
     return v;
   }
-  if (Array.isArray(v)) return v.map((x) => unwrapUnsafe(x, bare, inVars));
+  if (Array.isArray(v)) return v.map((x) => unwrapUnsafe(x, bare, inVars, name));
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     if (keys.length === 1 && keys[0] === '__ansible_unsafe') return o['__ansible_unsafe'];
-    return Object.fromEntries(keys.map((k) => [k, unwrapUnsafe(o[k], bare, inVars || k === 'hostvars' || k === 'vars')]));
+    return Object.fromEntries(keys.map((k) => [k, unwrapUnsafe(o[k], bare, inVars || k === 'hostvars' || k === 'vars', k)]));
   }
   return v;
 }
@@ -71,8 +71,11 @@ test('ansible-inventory reads the INI and YAML forms identically', async () => {
       const bare: string[] = [];
       const fromYaml = await ansibleInventory(join(dir, `${name}.yml`), bare);
       assert.equal(fromIni, fromYaml, `${name}: INI and YAML inventories differ for Ansible`);
-      // In the YAML form Ansible holds every string variable as unsafe (data, never a template).
-      assert.equal(bare, [], `${name}: strings not marked !unsafe`);
+      // In the YAML form Ansible holds every string variable as unsafe (data,
+      // never a template), but for the connection variables Pharos writes
+      // itself, plain where they hold no `{` (Mitogen needs them plain).
+      const plain = bare.filter((b) => !/^ansible_(host|user|ssh_private_key_file|ssh_common_args)=[^{]*$/.test(b));
+      assert.equal(plain, [], `${name}: strings not marked !unsafe`);
     }
     // Types survive: numbers stay numbers, lists stay lists, 24:00:00 stays a string.
     const parsed = (await ansibleInventory(join(dir, 'example.ini'))) as {
@@ -125,6 +128,15 @@ test('a state root with spaces and quotes: Ansible (shlex) and ssh both read one
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('connection variables are plain only without a `{`; with one they are !unsafe like every other value', () => {
+  const access = { ...localAccess(), knownHostsFile: '/srv/{{ lookup("pipe", "id") }}/known_hosts' };
+  const yaml = toYaml(buildInventory(localPlan(), access));
+  assert.match(yaml, /\n {14}ansible_host: 127\.0\.0\.1\n/);
+  assert.match(yaml, /\n {14}ansible_user: root\n/);
+  assert.match(yaml, /ansible_ssh_common_args: !unsafe .*UserKnownHostsFile=/);
+  assert.match(yaml, /pharos_cluster_name: !unsafe pharos\n/);
 });
 
 test('user mode without a port for a node is one clear error', () => {
