@@ -64,6 +64,8 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
     description: `Ansible inventory of ${plan.name} (INI and YAML)`,
     deps: { keys: ct.keys, ...vmDeps },
     params: { plan },
+    // The writers are part of what the files say (e.g. which values are !unsafe).
+    inputs: ['lib/inventory/**'],
     outputFiles: (o) => [o.ini, o.yaml],
     run: async (ctx) => {
       const keys = ctx.deps.keys as KeysOut;
