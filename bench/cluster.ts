@@ -11,8 +11,8 @@
  * 4. the same role re-run with nothing to change: deploy-role.yml for
  *    slurm-compute on its hosts, straight through runDeployRole (median of
  *    BENCH_REPEAT, default 1: minutes each under TCG), with its task profile;
- *    then its peer, the same run through Mitogen (ANSIBLE_STRATEGY=mitogen_linear)
- *    where Debian's ansible-mitogen is installed;
+ *    with Ansible's own strategy (PHAROS_MITOGEN=0), then its peer, the same
+ *    run through Mitogen (what deploys use where ansible-mitogen is installed);
  * 5. a template edit in slurm-compute (one comment line appended to
  *    templates/pharos-gpu.tmpfiles.j2) → `pharos build deploy:slurm-compute
  *    test:slurm-compute test:gres` (the role and its suites), preceded by
@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deployRoles, runDeployRole } from '../tasks/roles.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
+import { MITOGEN_STRATEGY_PLUGIN } from '../lib/tools/ansible.js';
 import type { BuildSummary } from '../lib/run/events.js';
 import type { ClusterPlan } from '../lib/model.js';
 import { loadConfig, planSystem } from '../lib/config/index.js';
@@ -38,7 +39,6 @@ const PHAROS = join(REPO, 'bin', 'pharos.js');
 const TEMPLATE = join(REPO, 'ansible', 'roles', 'slurm-compute', 'templates', 'pharos-gpu.tmpfiles.j2');
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1) || 1);
 const EDIT_TARGETS = ['deploy:slurm-compute', 'test:slurm-compute', 'test:gres'];
-const MITOGEN_STRATEGY = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy/mitogen_linear.py';
 
 interface Row {
   step: string;
@@ -170,29 +170,29 @@ async function main(): Promise<void> {
   let profile: string[] = [];
   let changed = 0;
   for (let i = 0; i < REPEAT; i++) {
-    log('ansible-playbook deploy-role.yml for slurm-compute (nothing to change)');
-    const r = await runDeployRole(role, { inventoryPath: inventoryPath(), timeoutMs: 30 * 60_000 });
+    log('ansible-playbook deploy-role.yml for slurm-compute (nothing to change), Ansible\'s own strategy');
+    const r = await runDeployRole(role, { inventoryPath: inventoryPath(), timeoutMs: 30 * 60_000, env: { ...process.env, PHAROS_MITOGEN: '0' } });
     same.push(r.durationMs / 1000);
     profile = profileLines(r.tasks, r.durationMs);
     changed += r.changed;
   }
-  rows.push({ step: 'slurm-compute re-run with nothing to change (ansible-playbook)', seconds: same, load: load(), note: `changed=${changed}; ${profile[0] ?? ''}` });
+  rows.push({ step: 'slurm-compute re-run with nothing to change (ansible-playbook, linear strategy)', seconds: same, load: load(), note: `changed=${changed}; ${profile[0] ?? ''}` });
   for (const l of profile) log(l);
   // 4b. Its peer: the same run through Mitogen (one resident interpreter per
   // host instead of one per module), when ansible-mitogen is installed.
-  if (existsSync(MITOGEN_STRATEGY)) {
+  if (existsSync(MITOGEN_STRATEGY_PLUGIN)) {
     const mito: number[] = [];
     let mchanged = 0;
     for (let i = 0; i < REPEAT; i++) {
-      log('the same run with ANSIBLE_STRATEGY=mitogen_linear');
-      const r = await runDeployRole(role, { inventoryPath: inventoryPath(), timeoutMs: 30 * 60_000, env: { ...process.env, ANSIBLE_STRATEGY: 'mitogen_linear' } });
+      log('the same run through Mitogen (PHAROS_MITOGEN=1)');
+      const r = await runDeployRole(role, { inventoryPath: inventoryPath(), timeoutMs: 30 * 60_000, env: { ...process.env, PHAROS_MITOGEN: '1' } });
       mito.push(r.durationMs / 1000);
       mchanged += r.changed;
       if (i === 0) for (const l of profileLines(r.tasks, r.durationMs)) log(`mitogen ${l}`);
     }
     rows.push({ step: 'the same re-run through Mitogen (mitogen_linear)', seconds: mito, load: load(), note: `changed=${mchanged}; ${(median(same) / median(mito)).toFixed(1)}x the default strategy's speed` });
   } else {
-    rows.push({ step: 'the same re-run through Mitogen', seconds: [], load: load(), note: `not measured: ${MITOGEN_STRATEGY} is missing (apt-get install ansible-mitogen)` });
+    rows.push({ step: 'the same re-run through Mitogen', seconds: [], load: load(), note: `not measured: ${MITOGEN_STRATEGY_PLUGIN} is missing (apt-get install ansible-mitogen)` });
   }
 
   // 5. Template edit → deploy + suites; then the edit undone.

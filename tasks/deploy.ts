@@ -9,7 +9,7 @@
 import { target, type Target } from '../lib/index.js';
 import { UnavailableError } from '../lib/errors.js';
 import { buildInventory, inventoryDir, writeInventory, type NodeAccess } from '../lib/inventory/index.js';
-import { PlaybookFailedError, type PlaybookResult } from '../lib/tools/ansible.js';
+import { PlaybookFailedError, deployStrategy, type PlaybookResult } from '../lib/tools/ansible.js';
 import { profileLines } from '../lib/tools/ansible-events.js';
 import { groupTable } from '../lib/inventory/groups.js';
 import { HostLocks } from './host-locks.js';
@@ -104,6 +104,7 @@ export function deployTargets(ct: ClusterTargets, stateDir: string): DeployTarge
         let res: PlaybookResult;
         try {
           ctx.phase('ansible-playbook');
+          ctx.log(`strategy: ${deployStrategy().strategy}`);
           res = await runDeployRole(r, {
             inventoryPath: inv.yaml,
             signal: ctx.signal,

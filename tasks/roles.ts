@@ -8,6 +8,7 @@
 import { hasRealGpu, type ClusterPlan } from '../lib/model.js';
 import {
   DEPLOY_ROLE_PLAYBOOK,
+  deployStrategy,
   runPlaybook,
   type ExtraVarValue,
   type PlaybookResult,
@@ -155,5 +156,6 @@ export function runDeployRole(
   role: DeployRole,
   opts: Omit<RunPlaybookOptions, 'playbook' | 'extraVars'> & { extraVars?: Record<string, ExtraVarValue> },
 ): Promise<PlaybookResult> {
-  return runPlaybook({ ...opts, playbook: role.playbook, extraVars: { ...opts.extraVars, ...role.extraVars } });
+  const base = opts.env ?? process.env;
+  return runPlaybook({ ...opts, env: { ...base, ...deployStrategy(base).env }, playbook: role.playbook, extraVars: { ...opts.extraVars, ...role.extraVars } });
 }

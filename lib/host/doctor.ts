@@ -8,6 +8,7 @@ import { readFile, stat, statfs } from 'node:fs/promises';
 import { arch, homedir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../tools/exec.js';
+import { deployStrategy } from '../tools/ansible.js';
 import type { Acceleration, AccelerationSetting, SystemPlan } from '../model.js';
 import { probeAcceleration, type GuestProbeResult, type ProbeOptions } from './kvm.js';
 import { checkPlanPcie } from './pcie.js';
@@ -83,6 +84,19 @@ async function checkTool(t: ToolSpec): Promise<DoctorCheck> {
   }
 }
 
+/** Which Ansible strategy deploys get (lib/tools/ansible.ts deployStrategy). */
+export function checkDeployStrategy(env: NodeJS.ProcessEnv = process.env, installed?: (path: string) => boolean): DoctorCheck {
+  const base = { id: 'ansible:strategy', title: 'deploy strategy' };
+  try {
+    const s = deployStrategy(env, installed);
+    if (s.strategy === 'mitogen_linear') return { ...base, status: 'ok', detail: 'mitogen_linear (ansible-mitogen: one resident Python per host)' };
+    if (env.ANSIBLE_STRATEGY || env.PHAROS_MITOGEN === '0') return { ...base, status: 'ok', detail: `${s.strategy} (${env.ANSIBLE_STRATEGY ? 'ANSIBLE_STRATEGY' : 'PHAROS_MITOGEN=0'})` };
+    return { ...base, status: 'warn', detail: "linear: Ansible's own strategy starts a Python per module, seconds each under TCG", remediation: 'apt-get install -y ansible-mitogen' };
+  } catch (e) {
+    return { ...base, status: 'fail', detail: (e as Error).message, remediation: 'unset PHAROS_MITOGEN, or set it to 0 or 1' };
+  }
+}
+
 async function checkLibvirt(uri: string): Promise<DoctorCheck> {
   try {
     const r = await exec('virsh', ['-c', uri, 'version'], { timeoutMs: 15_000, timeoutWhat: `libvirtd at ${uri}`, pkg: 'libvirt-clients' });
@@ -145,6 +159,7 @@ export async function runDoctor(plan: SystemPlan | undefined, opts: DoctorOption
     probeAcceleration(accelerationWanted(plan), { ...opts.probe, ...(opts.kvmCacheFile ? { cacheFile: opts.kvmCacheFile, fresh: true } : {}) }),
   ]);
   checks.push(...tools);
+  checks.push(checkDeployStrategy());
 
   const uris = [...new Set(plan?.clusters.map((c) => c.libvirtUri) ?? [opts.libvirtUri ?? (process.env['LIBVIRT_DEFAULT_URI'] || 'qemu:///system')])];
   checks.push(...(await Promise.all(uris.map(checkLibvirt))));

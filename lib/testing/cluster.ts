@@ -14,7 +14,7 @@ import { connect, run, type SshConnection } from '../tools/ssh.js';
 import { preloadEnv, readPreloads } from '../suites/preloads.js';
 import { listSuites, runSuites, type SuiteEvent, type SuiteResult } from '../suites/run.js';
 import { accessFromState, type SshAccess } from '../cluster/access.js';
-import { RUNTIME_PLAYBOOK, runPlaybook } from '../tools/ansible.js';
+import { RUNTIME_PLAYBOOK, deployStrategy, runPlaybook } from '../tools/ansible.js';
 import { pollWithBackoff } from '../util/poll.js';
 import { containerEnv, readPushes } from '../suites/images.js';
 import { suitesRoot } from '../suites/paths.js';
@@ -158,7 +158,7 @@ export async function failureDrill(plan: ClusterPlan, rebuild: () => Promise<boo
  * must change nothing. Returns the per-host changed counts (all zero to pass).
  */
 export async function secondDeploy(inventoryPath: string, onLine: (l: string) => void, signal?: AbortSignal): Promise<{ changed: number; ok: number; hosts: Record<string, number>; durationMs: number }> {
-  const r = await runPlaybook({ playbook: RUNTIME_PLAYBOOK, inventoryPath, onLine, signal });
+  const r = await runPlaybook({ playbook: RUNTIME_PLAYBOOK, inventoryPath, onLine, signal, env: { ...process.env, ...deployStrategy().env } });
   const hosts: Record<string, number> = {};
   for (const [h, rc] of Object.entries(r.recap)) hosts[h] = rc.changed;
   return { changed: r.changed, ok: r.ok, hosts, durationMs: r.durationMs };

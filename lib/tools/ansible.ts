@@ -6,6 +6,7 @@
  * the PLAY RECAP text). Which roles a deploy runs, on which
  * hosts and in which order, is the catalogue in tasks/roles.ts.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PharosError, type ErrorDetail } from '../errors.js';
@@ -93,6 +94,31 @@ export function ansibleEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Proces
     ANSIBLE_FORCE_COLOR: '0',
     PYTHONUNBUFFERED: '1',
   };
+}
+
+/** Debian's ansible-mitogen strategy plugin (the package also links it onto Ansible's strategy path). */
+export const MITOGEN_STRATEGY_PLUGIN = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy/mitogen_linear.py';
+
+/**
+ * The strategy a cluster deploy runs with: Mitogen's `mitogen_linear` where
+ * ansible-mitogen is installed — one resident Python per host for the whole
+ * run instead of a fresh interpreter and AnsiballZ import per module, which
+ * under TCG is most of a task's time. `PHAROS_MITOGEN=0` keeps Ansible's own
+ * strategy, `PHAROS_MITOGEN=1` insists on Mitogen; an ANSIBLE_STRATEGY already
+ * in the environment is left as it is.
+ */
+export function deployStrategy(env: NodeJS.ProcessEnv = process.env, installed: (path: string) => boolean = existsSync): { env: Record<string, string>; strategy: string } {
+  if (env.ANSIBLE_STRATEGY) return { env: {}, strategy: env.ANSIBLE_STRATEGY };
+  const want = env.PHAROS_MITOGEN ?? '';
+  if (want !== '' && want !== '0' && want !== '1') {
+    throw new PharosError(`PHAROS_MITOGEN is ${JSON.stringify(want)}`, { problems: [{ message: 'PHAROS_MITOGEN', expected: '0 (Ansible\'s own strategy) or 1 (Mitogen, required)' }], hint: 'unset it to use Mitogen where ansible-mitogen is installed' });
+  }
+  if (want === '0') return { env: {}, strategy: 'linear' };
+  if (!installed(MITOGEN_STRATEGY_PLUGIN)) {
+    if (want === '1') throw new PharosError('PHAROS_MITOGEN=1 but ansible-mitogen is not installed', { hint: 'apt-get install ansible-mitogen' });
+    return { env: {}, strategy: 'linear' };
+  }
+  return { env: { ANSIBLE_STRATEGY: 'mitogen_linear' }, strategy: 'mitogen_linear' };
 }
 
 export async function runPlaybook(opts: RunPlaybookOptions): Promise<PlaybookResult> {
