@@ -23,13 +23,23 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-# Each job holds its GPU long enough for the other to start, and records when
-# it started and ended so the overlap can be proven, not assumed.
+# Each job records when it started, leaves a marker in a directory on the node
+# and holds its GPU until it sees the other job's marker (or 120 s pass): the
+# two jobs meet, so the overlap is proven, not assumed, and neither sleeps
+# longer than it takes the other to start. The last one out removes the directory.
+rdv="/tmp/pharos-gres-${RANDOM}${RANDOM}-$$"
 # shellcheck disable=SC2016 # expanded inside the job
-job='echo "start=$(date +%s%N) cvd=${CUDA_VISIBLE_DEVICES-unset} gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS-unset}}"; sleep 30; echo "end=$(date +%s%N)"'
+job='d=$1 me=$2 other=$3
+echo "start=$(date +%s%N) cvd=${CUDA_VISIBLE_DEVICES-unset} gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS-unset}}"
+mkdir -p "$d" && touch "$d/$me"
+for ((k = 0; k < 480; k++)); do [[ -e $d/$other ]] && break; sleep 0.25; done
+[[ -e $d/$other ]] && echo "met=$other" || echo "met=none (waited 120 s)"
+echo "end=$(date +%s%N)"
+touch "$d/$me.done"
+if [[ -e $d/$other.done || ! -e $d/$other ]]; then rm -rf "$d"; fi'
 for i in 1 2; do
   timeout 200 srun -p "${PHAROS_PARTITION:-debug}" -w "$node" -N1 -n1 -c1 "${share[@]}" --gres=gpu:1 -t 3 -J "pharos-gres-$i" \
-    bash -c "$job" >"$tmp/$i.out" 2>&1 &
+    bash -c "$job" pharos-gres "$rdv" "$i" "$((3 - i))" >"$tmp/$i.out" 2>&1 &
   pids+=("$!")
 done
 rc=0
