@@ -23,7 +23,7 @@
  * writes it as JSON to .pharos/bench-cluster.json.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,11 +117,11 @@ function ansibleSeconds(logPath: string | undefined): number | undefined {
   return m[2] !== undefined ? Number(m[2]) * 60 + Number(m[3]) : Number(m[4]);
 }
 
+/** The inventory Pharos wrote for the local default's cluster. */
 function inventoryPath(): string {
-  const dir = join(REPO, '.pharos', 'clusters');
-  const names = existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'inventory.yml'))) : [];
-  if (names.length !== 1) throw new Error(`expected one cluster inventory under ${dir}, found ${names.length}`);
-  return join(dir, names[0] as string, 'inventory.yml');
+  const path = join(REPO, '.pharos', 'clusters', planFromInventory().name, 'inventory.yml');
+  if (!existsSync(path)) throw new Error(`no inventory at ${path}: is the cluster up?`);
+  return path;
 }
 
 async function main(): Promise<void> {
