@@ -8,7 +8,7 @@ import type { Inventory, InventoryGroup } from './types.js';
  * start, so they cannot be a template): Mitogen's connection multiplexer
  * refuses Ansible's unsafe-text type in a connection's settings.
  */
-const CONNECTION_VARS = new Set(['ansible_host', 'ansible_user', 'ansible_ssh_private_key_file', 'ansible_ssh_common_args']);
+const CONNECTION_VARS = new Set(['ansible_host', 'ansible_user', 'ansible_ssh_private_key_file', 'ansible_ssh_common_args', 'ansible_python_interpreter']);
 
 /** Groups that no other group lists as a child. */
 function roots(inv: Inventory): InventoryGroup[] {

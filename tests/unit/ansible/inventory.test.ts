@@ -74,7 +74,7 @@ test('ansible-inventory reads the INI and YAML forms identically', async () => {
       // In the YAML form Ansible holds every string variable as unsafe (data,
       // never a template), but for the connection variables Pharos writes
       // itself, plain where they hold no `{` (Mitogen needs them plain).
-      const plain = bare.filter((b) => !/^ansible_(host|user|ssh_private_key_file|ssh_common_args)=[^{]*$/.test(b));
+      const plain = bare.filter((b) => !/^ansible_(host|user|ssh_private_key_file|ssh_common_args|python_interpreter)=[^{]*$/.test(b));
       assert.equal(plain, [], `${name}: strings not marked !unsafe`);
     }
     // Types survive: numbers stay numbers, lists stay lists, 24:00:00 stays a string.
