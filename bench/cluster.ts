@@ -33,6 +33,7 @@ import { MITOGEN_STRATEGY_PLUGIN } from '../lib/tools/ansible.js';
 import type { BuildSummary } from '../lib/run/events.js';
 import type { ClusterPlan } from '../lib/model.js';
 import { loadConfig, planSystem } from '../lib/config/index.js';
+import { parse as parseYaml } from 'yaml';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PHAROS = join(REPO, 'bin', 'pharos.js');
@@ -117,6 +118,66 @@ function ansibleSeconds(logPath: string | undefined): number | undefined {
   return m[2] !== undefined ? Number(m[2]) * 60 + Number(m[3]) : Number(m[4]);
 }
 
+/**
+ * The least wall time any schedule of these deploys could take: deploys that
+ * touch the same host never overlap (host locks), so each host's deploys add
+ * up; and a deploy starts only after every role it runs `after`.
+ */
+function floor(seconds: Map<string, number>): string {
+  const roles = deployRoles(planFromInventory()).filter((r) => seconds.has(r.role));
+  const groups = inventoryGroups();
+  const perHost = new Map<string, { s: number; roles: string[] }>();
+  for (const r of roles) {
+    const hosts = new Set(r.touches.flatMap((g) => groups.get(g) ?? []));
+    for (const h of hosts) {
+      const e = perHost.get(h) ?? { s: 0, roles: [] };
+      e.s += seconds.get(r.role) ?? 0;
+      e.roles.push(r.role);
+      perHost.set(h, e);
+    }
+  }
+  const [busiest, load] = [...perHost].sort((a, b) => b[1].s - a[1].s)[0] ?? ['-', { s: 0, roles: [] }];
+  const byRole = new Map(roles.map((r) => [r.role, r]));
+  const chain = new Map<string, { s: number; path: string[] }>();
+  const longest = (role: string): { s: number; path: string[] } => {
+    const known = chain.get(role);
+    if (known) return known;
+    const before = (byRole.get(role)?.after ?? []).filter((a) => byRole.has(a)).map(longest).sort((a, b) => b.s - a.s)[0];
+    const out = { s: (before?.s ?? 0) + (seconds.get(role) ?? 0), path: [...(before?.path ?? []), role] };
+    chain.set(role, out);
+    return out;
+  };
+  const crit = roles.map((r) => longest(r.role)).sort((a, b) => b.s - a.s)[0] ?? { s: 0, path: [] };
+  return `floor ${Math.max(load.s, crit.s).toFixed(0)} s: ${busiest} runs ${load.roles.length} deploys in series (${load.s.toFixed(0)} s), the longest after-chain is ${crit.s.toFixed(0)} s (${crit.path.join(' > ')})`;
+}
+
+/** Group -> its hosts (children included), read from the written inventory. */
+function inventoryGroups(): Map<string, string[]> {
+  interface Node {
+    hosts?: Record<string, unknown> | null;
+    children?: Record<string, Node | null> | null;
+  }
+  const direct = new Map<string, { hosts: Set<string>; children: Set<string> }>();
+  const walk = (name: string, n: Node | null): void => {
+    const e = direct.get(name) ?? { hosts: new Set<string>(), children: new Set<string>() };
+    direct.set(name, e);
+    for (const h of Object.keys(n?.hosts ?? {})) e.hosts.add(h);
+    for (const [c, child] of Object.entries(n?.children ?? {})) {
+      e.children.add(c);
+      walk(c, child);
+    }
+  };
+  const doc = parseYaml(readFileSync(inventoryPath(), 'utf8'), { logLevel: 'silent' }) as { all?: Node } | null;
+  walk('all', doc?.all ?? null);
+  const resolveGroup = (name: string, seen: Set<string>): string[] => {
+    if (seen.has(name)) return [];
+    seen.add(name);
+    const e = direct.get(name);
+    return e ? [...e.hosts, ...[...e.children].flatMap((c) => resolveGroup(c, seen))] : [];
+  };
+  return new Map([...direct.keys()].map((g) => [g, [...new Set(resolveGroup(g, new Set()))]]));
+}
+
 /** The inventory Pharos wrote for the local default's cluster. */
 function inventoryPath(): string {
   const path = join(REPO, '.pharos', 'clusters', planFromInventory().name, 'inventory.yml');
@@ -143,7 +204,7 @@ async function main(): Promise<void> {
       step: 'cold deploy of every role (VMs up): pharos build cluster',
       seconds: [cold.seconds],
       load: load(),
-      note: `${deploys.length} deploys, ${sum.toFixed(0)} s of ansible-playbook in all (${deploys.map((d) => `${d.role} ${d.s.toFixed(0)}`).join(', ')})`,
+      note: `${deploys.length} deploys, ${sum.toFixed(0)} s of ansible-playbook in all (${deploys.map((d) => `${d.role} ${d.s.toFixed(0)}`).join(', ')}); ${floor(new Map(deploys.map((d) => [d.role, d.s])))}`,
     });
   } else {
     rows.push({ step: 'cold deploy of every role (VMs up)', seconds: [], load: load(), note: 'not measured: the cluster was up (BENCH_COLD=1 destroys it first)' });
