@@ -102,6 +102,8 @@ export function buildProgram(registrars: Registrar[], o: { json?: boolean } = {}
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // A closed stdout/stderr (| head) stops a build cleanly instead of crashing it.
+  (await import('../run/signals.js')).watchOutput();
   const json = jsonRequested(argv);
   const program = buildProgram(await loadRegistrars(argv), { json });
   const word = commandWord(argv);

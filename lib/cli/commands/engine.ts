@@ -33,7 +33,7 @@ export async function reporterFor(opts: GlobalOptions): Promise<Reporter> {
   return styledOutput(process.stderr) ? r.ttyReporter({ verbose: opts.verbose }) : r.plainReporter({ verbose: opts.verbose });
 }
 
-/** SIGINT, SIGTERM and SIGHUP stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/143. */
+/** SIGINT, SIGTERM, SIGHUP and a closed output stop the build (see lib/run/signals.ts); `off()` removes the handlers, `off.exitCode()` is 129/130/141/143. */
 export async function onInterrupt(ac: AbortController): Promise<Interrupt> {
   return (await import('../../run/signals.js')).onInterrupt(ac);
 }
@@ -42,7 +42,7 @@ export async function onInterrupt(ac: AbortController): Promise<Interrupt> {
  * The one way a command builds targets: the engine with a reporter (default:
  * the usual one for these options), SIGINT/SIGTERM/SIGHUP stopping it, the
  * reporter closed and the handlers removed however it ends. `exitCode` is 0,
- * 1 (a target failed) or 129/130/143 (which signal stopped it).
+ * 1 (a target failed) or 129/130/141/143 (which signal stopped it; 141: the output closed).
  */
 export async function buildTargets(
   opts: GlobalOptions,
@@ -81,7 +81,7 @@ export function register(program: Command): void {
       '\nGlobal options that matter here: -j N, -k/--keep-going, -n/--dry-run, --json, -v.\n' +
         'Exit status: 0 ok, 1 a target failed (or the build state is damaged: see pharos clean), 2 a bad config,\n' +
         '74 .pharos cannot be written (full disk, read-only), 75 another run holds the lock,\n' +
-        '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.',
+        '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM, 141 stopped because its output closed (| head).',
     )
     .addHelpText(
       'after',
@@ -217,6 +217,7 @@ export function register(program: Command): void {
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
+      const offGone = (await import('../../run/signals.js')).onOutputGone(stop);
       const reporter = await reporterFor(opts);
       const { watch } = await import('../../watch/index.js');
       const { formatError, isPharosError } = await import('../../errors.js');
@@ -246,6 +247,7 @@ export function register(program: Command): void {
       } finally {
         reporter.close?.();
         for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, stop);
+        offGone();
       }
       process.exitCode = 0;
     });

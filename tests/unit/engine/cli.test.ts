@@ -20,7 +20,15 @@ export default () => {
     return 2;
   } });
   const c = target({ name: 'c', deps: { a }, run: async () => 3 });
-  return { targets: [a, b, c], aliases: [alias('cluster', [b])] };
+  // p: \`sleep 1000\` running, then one more event once the file \`go\` exists.
+  const p = target({ name: 'p', run: async (ctx) => {
+    const sleeping = ctx.exec('sh', ['-c', 'echo $$ > child.pid; exec sleep 1000']);
+    while (!existsSync(join(ctx.root, 'go'))) await new Promise((r) => setTimeout(r, 20));
+    ctx.phase('after the reader left');
+    await sleeping;
+    return 4;
+  } });
+  return { targets: [a, b, c, p], aliases: [alias('cluster', [b])] };
 };
 `,
   );
@@ -63,6 +71,20 @@ test('lock contention names the holder pid; Ctrl-C stops children, records nothi
   await waitFor(`sleep (pid ${sleeper}) to be gone`, () => !processAlive(sleeper), 10000);
   assert.not.ok(recordedNames(join(root, '.pharos')).has('b'), 'b must not be recorded');
   assert.ok(recordedNames(join(root, '.pharos')).has('a'));
+  assert.not.ok(existsSync(join(root, '.pharos/lock')), 'lock released');
+});
+
+test('a closed output (| head) stops the build like a signal: children ended, nothing recorded, exit 141, no stack trace', async () => {
+  const root = project();
+  const run = cli(root, ['--json', 'build', 'p']);
+  const sleeper = await childPid(root);
+  run.child.stdout?.destroy(); // the reader is gone, as head after its lines
+  writeFileSync(join(root, 'go'), '');
+  const r = await run.exit;
+  assert.is(r.code, 141, run.stderr());
+  assert.not.match(run.stderr(), /EPIPE|\n\s+at /, 'no stack trace');
+  await waitFor(`sleep (pid ${sleeper}) to be gone`, () => !processAlive(sleeper), 10000);
+  assert.not.ok(recordedNames(join(root, '.pharos')).has('p'), 'p must not be recorded');
   assert.not.ok(existsSync(join(root, '.pharos/lock')), 'lock released');
 });
 
@@ -113,7 +135,7 @@ test('list, graph, clean, dry run and --json through the CLI', async () => {
   assert.is(events.filter((e) => e.type === 'target-done' && e.status === 'built').length, 2);
   r = await run(['list', '--json']);
   const states = JSON.parse(r.out) as { name: string; state: string }[];
-  assert.equal(states.map((s) => `${s.name}=${s.state}`), ['a=fresh', 'b=fresh', 'c=never-built']);
+  assert.equal(states.map((s) => `${s.name}=${s.state}`), ['a=fresh', 'b=fresh', 'c=never-built', 'p=never-built']);
   r = await run(['graph', '--format', 'dot']);
   assert.match(r.out, /"b" -> "a";/);
   r = await run(['graph', '--format', 'mermaid', 'b']);
