@@ -96,8 +96,6 @@ export const ROLE_CATALOGUE: readonly RoleSpec[] = [
     hosts: 'hpc_compute_nodes',
     after: ['munge', 'slurm-controller', 'nfs-client', 'beegfs-client', 'users', 'nvidia-gpu-drivers', 'slurm-job-scripts', 'mpi', 'container-runtime'],
     uses: ['slurm-common'],
-    // sinfo and scontrol resume run on the controller.
-    reaches: ['hpc_controllers'],
     suites: ['slurm-compute', 'gres', 'cgroup-isolation'],
     when: computes,
   },

@@ -99,8 +99,8 @@ test('local default: each deploy touches its group and the groups it delegates t
   assert.equal(groups.hpc, ['pharos-compute-01', 'pharos-compute-02', 'pharos-controller']);
   assert.equal(hostsOf('slurm-controller'), ['pharos-controller']);
   assert.equal(hostsOf('nfs-client'), ['pharos-compute-01', 'pharos-compute-02']);
-  // sinfo and scontrol resume run on the controller.
-  assert.equal(hostsOf('slurm-compute'), groups.hpc);
+  // sinfo and scontrol resume run on the compute nodes themselves: the controller stays free.
+  assert.equal(hostsOf('slurm-compute'), ['pharos-compute-01', 'pharos-compute-02']);
   // The BeeGFS example: a client deploy holds the management node too.
   const ex = examplePlan();
   const exGroups = groupTable(buildInventory(ex, natAccess('hpc-cluster')));
