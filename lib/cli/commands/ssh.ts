@@ -76,12 +76,14 @@ export function register(program: Command): void {
       '\nExamples:\n' +
         '  pharos ssh controller                      a shell on the controller, as root\n' +
         '  pharos ssh -l researcher controller        a shell as the configured user researcher (its jobs, its home)\n' +
-        '  pharos ssh compute-01 ls -la /etc/slurm    options after NODE go to the command\n' +
+        '  pharos ssh compute-01 ls -la /etc/slurm    options after NODE go to the command (a -- there is allowed)\n' +
         '  pharos ssh -N -L 9090:localhost:9090 controller   Prometheus at http://localhost:9090\n' +
         'Exit status: that of the remote command, or 255 when ssh itself fails (unknown host key, refused).',
     )
-    .action(async (node: string, command: string[], o: SshOpts) => {
+    .action(async (node: string, given: string[], o: SshOpts) => {
       assertLoginName(o.user);
+      // `pharos ssh NODE -- CMD`, as with ssh or kubectl exec: the -- only separates.
+      const command = given[0] === '--' ? given.slice(1) : given;
       const stateRoot = defaultStateRoot();
       const { state, vm } = await findVm(stateRoot, node);
       const paths = clusterPaths(state.cluster, stateRoot, defaultDataRoot(state.uri));

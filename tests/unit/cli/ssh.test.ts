@@ -55,6 +55,10 @@ test('options after NODE go to the remote command, without --', async () => {
   const r = await pharos(['ssh', '-l', sshd.user, 'node-01', 'printf', '%s:', '-a', '-v', '--json', '-n', '-C', 'x', '-l', 'y', '--help']);
   assert.is(r.code, 0, r.err);
   assert.is(r.out, '-a:-v:--json:-n:-C:x:-l:y:--help:');
+  // A -- right after NODE separates, as with ssh; a later one is the command's.
+  const sep = await pharos(['ssh', '-l', sshd.user, 'node-01', '--', 'printf', '%s:', '-a', '--']);
+  assert.is(sep.code, 0, sep.err);
+  assert.is(sep.out, '-a:--:');
   // The remote command's exit status is pharos's.
   const f = await pharos(['ssh', '-l', sshd.user, 'sshc-node-01', 'sh', '-c', '"exit 7"']);
   assert.is(f.code, 7, f.err);
