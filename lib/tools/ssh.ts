@@ -8,7 +8,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+// ssh2 (with its crypto dependencies) loads when a connection is made, not at
+// start-up: most commands never open one.
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { PharosError } from '../errors.js';
 import { entryMatches, knownHostNames, parseKnownHosts, verifyHostKey } from '../ssh/known-hosts.js';
 import { LineSplitter, lastLines } from '../util/lines.js';
@@ -98,7 +100,8 @@ export async function connect(opts: ConnectOptions): Promise<SshConnection> {
     });
   }
 
-  const client = new Client();
+  const { Client: SshClient } = await import('ssh2');
+  const client = new SshClient();
   return new Promise<SshConnection>((resolve, reject) => {
     let refusal: string | null = null;
     let settled = false;
